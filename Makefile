@@ -1,0 +1,13 @@
+# Every target is one line that calls a script in hack/ (see ../DESIGN.md, "Contracts").
+# PLATFORM=kind|local and CONTROLLER=… are read by the scripts from the environment.
+export PLATFORM CONTROLLER KEEP_CLUSTER
+
+.PHONY: build test e2e bench generate verify-generated clean
+
+build:            ; hack/build.sh
+test:             ; hack/test.sh
+e2e:              ; hack/e2e.sh
+bench:            ; hack/bench.sh
+generate:         ; hack/generate.sh
+verify-generated: ; hack/verify-generated.sh
+clean:            ; hack/clean.sh

@@ -1,0 +1,59 @@
+// Package cluster holds the platforms grpclab runs on: kind (a real cluster) and local
+// (processes and nginx). Scenarios and the CLI see only the Platform interface.
+package cluster
+
+import (
+	"context"
+
+	"github.com/grpclab/grpclab/manifests"
+)
+
+// Platform is one place the manifests can run.
+type Platform interface {
+	// Name is "kind" or "local".
+	Name() string
+	// Up provisions the platform and returns once it can take manifests.
+	Up(ctx context.Context) error
+	// Apply creates or replaces the objects (server-side apply on kind) and returns once the
+	// workloads they define are ready and the entry points serve the new configuration.
+	Apply(ctx context.Context, objs []manifests.Object) error
+	// Delete removes the objects; objects that do not exist are not an error.
+	Delete(ctx context.Context, objs []manifests.Object) error
+	// Endpoints tells a client how to reach each entry point from this machine.
+	Endpoints() Endpoints
+	// Backends returns an address, reachable from this machine, for every ready pod behind
+	// the Service port: the "direct to pod" path that bypasses the gateway.
+	Backends(ctx context.Context, namespace, service string, port int32) ([]string, error)
+	// Versions names every pinned component this platform runs, for reports.
+	Versions() map[string]string
+	// Limits lists what this platform cannot emulate; scenarios report these as skipped.
+	Limits() []Limit
+	// Down removes everything Up and Apply made.
+	Down(ctx context.Context) error
+}
+
+// Endpoints is the contract written to .grpclab/env.json.
+type Endpoints struct {
+	Gateway Endpoint `json:"gateway"`
+	Ingress Endpoint `json:"ingress"`
+	// IngressHTTP is the Ingress's plaintext port, where ssl-redirect answers.
+	IngressHTTP Endpoint `json:"ingressHTTP"`
+	// CAFile signs every certificate the entry points serve.
+	CAFile string `json:"caFile"`
+	// IdleTimeout is the proxies' default idle (read) timeout, which a long-lived stream
+	// must outlast only when its annotations raise it.
+	IdleTimeout Duration `json:"idleTimeout"`
+}
+
+// Endpoint is one entry point. Clients dial Address with TLS ServerName and :authority set
+// to the host they want.
+type Endpoint struct {
+	Address string `json:"address"`
+}
+
+// Limit is one thing a platform does not emulate.
+type Limit struct {
+	// Scenario and Case name what is skipped ("" Case: the whole scenario).
+	Scenario, Case string
+	Reason         string
+}
