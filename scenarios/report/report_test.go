@@ -1,0 +1,112 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeT is a finished test whose outcome the recorder reads in Cleanup.
+type fakeT struct {
+	failed, skipped bool
+	cleanups        []func()
+}
+
+func (f *fakeT) Name() string      { return "fake" }
+func (f *fakeT) Failed() bool      { return f.failed }
+func (f *fakeT) Skipped() bool     { return f.skipped }
+func (f *fakeT) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeT) finish() {
+	for _, fn := range f.cleanups {
+		fn()
+	}
+}
+
+func recorded() *Recorder {
+	r := &Recorder{Platform: "local", Versions: map[string]string{"nginx": "1.22.1"}}
+	for _, c := range []struct {
+		name            string
+		failed, skipped bool
+		note            string
+	}{
+		{"passes", false, false, ""},
+		{"fails", true, false, "got Unimplemented"},
+		{"is skipped", false, true, "local platform: no kube-proxy"},
+	} {
+		ft := &fakeT{failed: c.failed, skipped: c.skipped}
+		tr := r.Track(ft, "routing/method", c.name)
+		if c.note != "" {
+			tr.Note("%s", c.note)
+		}
+		ft.finish()
+	}
+	r.AddSection("Isolation", "| a | b |")
+	return r
+}
+
+func TestTrackRecordsOutcomes(t *testing.T) {
+	r := recorded()
+	p, f, s := r.Counts()
+	if p != 1 || f != 1 || s != 1 {
+		t.Fatalf("counts = %d passed, %d failed, %d skipped; want 1, 1, 1", p, f, s)
+	}
+	if got := r.Cases()[1]; got.Result != Failed || got.Detail != "got Unimplemented" {
+		t.Fatalf("failed case = %+v", got)
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := recorded().JUnit(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got junitSuites
+	if err := xml.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("junit.xml does not parse: %v\n%s", err, buf.String())
+	}
+	if len(got.Suites) != 1 {
+		t.Fatalf("%d suites, want 1", len(got.Suites))
+	}
+	s := got.Suites[0]
+	if s.Tests != 3 || s.Failures != 1 || s.Skipped != 1 {
+		t.Fatalf("suite counts tests=%d failures=%d skipped=%d, want 3 1 1", s.Tests, s.Failures, s.Skipped)
+	}
+	if s.Cases[1].Failure == nil || s.Cases[1].Failure.Message != "got Unimplemented" {
+		t.Fatalf("failure not recorded: %+v", s.Cases[1])
+	}
+	if s.Cases[2].Skipped == nil || !strings.Contains(s.Cases[2].Skipped.Message, "kube-proxy") {
+		t.Fatalf("skip reason not recorded: %+v", s.Cases[2])
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	var buf bytes.Buffer
+	if err := recorded().Markdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, want := range []string{
+		"Platform: **local** · 1 passed · 1 failed · 1 skipped",
+		"| nginx | 1.22.1 |",
+		"| routing/method | fails | ❌ failed |",
+		"- routing/method / is skipped: local platform: no kube-proxy",
+		"## Isolation",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestDurationIsMeasured(t *testing.T) {
+	r := &Recorder{}
+	ft := &fakeT{}
+	r.Track(ft, "s", "c")
+	time.Sleep(5 * time.Millisecond)
+	ft.finish()
+	if d := r.Cases()[0].Duration; d < 5*time.Millisecond {
+		t.Fatalf("duration %s, want at least 5ms", d)
+	}
+}
