@@ -1,0 +1,119 @@
+package netns
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpclab/grpclab/scenarios/reach"
+)
+
+// ProbeResult is one line of "grpclab-server probe", tied to the cell it fills.
+type ProbeResult struct {
+	Source string       `json:"source"`
+	Dest   reach.Target `json:"dest"`
+	Target string       `json:"target"`
+	TCP    string       `json:"tcp"`
+	GRPC   string       `json:"grpc"`
+	Detail string       `json:"detail"`
+	MS     int64        `json:"ms"`
+}
+
+// Probe connects from every workload to every other workload's ports, all sources in
+// parallel (one "ip netns exec <ns> grpclab-server probe" each, which probes its targets in
+// parallel), and returns the observed table. A cell is Allow when the TCP connect succeeded,
+// Deny when it timed out or was refused. A TCP allow whose gRPC health check did not answer
+// SERVING is reported as an error: the server, not the policy, would be at fault.
+func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table, []ProbeResult, error) {
+	targets := reach.Targets(p.workloads)
+	table := reach.NewTable(reach.Names(p.workloads), targets)
+	byAddr := map[string]reach.Target{}
+	for _, t := range targets {
+		byAddr[p.addr(t)] = t
+	}
+	type answer struct {
+		src string
+		res []ProbeResult
+		err error
+	}
+	answers := make([]answer, len(p.workloads))
+	var wg sync.WaitGroup
+	for i, w := range p.workloads {
+		var addrs []string
+		for _, t := range targets {
+			if t.Workload == w.Name {
+				table.Set(w.Name, t, reach.Self)
+				continue
+			}
+			addrs = append(addrs, p.addr(t))
+		}
+		wg.Go(func() {
+			res, err := p.probeFrom(ctx, p.ns[w.Name], addrs, timeout)
+			answers[i] = answer{src: w.Name, res: res, err: err}
+		})
+	}
+	wg.Wait()
+	var all []ProbeResult
+	var problems []string
+	for _, a := range answers {
+		if a.err != nil {
+			problems = append(problems, fmt.Sprintf("from %s: %v", a.src, a.err))
+			continue
+		}
+		for _, r := range a.res {
+			t, ok := byAddr[r.Target]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("from %s: unexpected target %q in probe output", a.src, r.Target))
+				continue
+			}
+			r.Source, r.Dest = a.src, t
+			all = append(all, r)
+			switch {
+			case r.TCP == "allow" && r.GRPC == "SERVING":
+				table.Set(a.src, t, reach.Allow)
+			case r.TCP == "deny" && r.GRPC == "deny":
+				table.Set(a.src, t, reach.Deny)
+			default:
+				// Leave the cell Unknown so the comparison fails, and say why.
+				problems = append(problems, fmt.Sprintf("from %s to %s: tcp %s but grpc %s (%s)", a.src, t, r.TCP, r.GRPC, r.Detail))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return table, all, fmt.Errorf("probe: %s", strings.Join(problems, "; "))
+	}
+	return table, all, nil
+}
+
+// probeFrom runs the prober inside a namespace against addrs.
+func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeout time.Duration) ([]ProbeResult, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	args := append([]string{"netns", "exec", ns, p.server, "probe", "--timeout", timeout.String()}, addrs...)
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s probe in %s: %w: %s", p.server, ns, err, strings.TrimSpace(stderr.String()))
+	}
+	var res []ProbeResult
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		var r ProbeResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("probe in %s: line %q: %w", ns, sc.Text(), err)
+		}
+		res = append(res, r)
+	}
+	if len(res) != len(addrs) {
+		return nil, fmt.Errorf("probe in %s: %d results for %d targets", ns, len(res), len(addrs))
+	}
+	return res, nil
+}
