@@ -34,8 +34,10 @@ type Platform interface {
 
 // Endpoints is the contract written to .grpclab/env.json.
 type Endpoints struct {
-	Gateway Endpoint `json:"gateway"`
-	Ingress Endpoint `json:"ingress"`
+	// Platform is the name of the platform that wrote them.
+	Platform string   `json:"platform"`
+	Gateway  Endpoint `json:"gateway"`
+	Ingress  Endpoint `json:"ingress"`
 	// IngressHTTP is the Ingress's plaintext port, where ssl-redirect answers.
 	IngressHTTP Endpoint `json:"ingressHTTP"`
 	// CAFile signs every certificate the entry points serve.

@@ -1,0 +1,54 @@
+package platforms
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/certs"
+	"github.com/grpclab/grpclab/cluster/kind"
+	"github.com/grpclab/grpclab/manifests"
+)
+
+// newKind builds the kind platform: the selected controller, the service image built from
+// the repository's Dockerfile, and TLS Secrets signed by a CA kept in the state directory so
+// clients can trust it.
+func newKind(o Options) (cluster.Platform, error) {
+	ca, err := certs.NewCA()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(o.StateDir, "certs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kind certificates: %w", err)
+	}
+	caFile := filepath.Join(dir, certs.CAFile)
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		return nil, fmt.Errorf("kind certificates: %w", err)
+	}
+	secrets := func(objs []manifests.Object) ([]*corev1.Secret, error) {
+		b, err := certs.GenerateWithCA(ca, objs)
+		if err != nil {
+			return nil, err
+		}
+		return b.Secrets(), nil
+	}
+	opts := []kind.Option{
+		kind.WithKeepCluster(os.Getenv("KEEP_CLUSTER") != ""),
+		kind.WithCertificates(caFile, secrets),
+		kind.WithImageBuild(o.RepoRoot),
+	}
+	if o.Controller != "" {
+		opts = append(opts, kind.WithController(o.Controller))
+	}
+	if o.Artifacts != "" {
+		opts = append(opts, kind.WithArtifacts(o.Artifacts))
+	}
+	if o.Logger != nil {
+		opts = append(opts, kind.WithLogger(o.Logger))
+	}
+	return kind.New(opts...)
+}

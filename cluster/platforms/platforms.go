@@ -1,0 +1,83 @@
+// Package platforms picks and builds a cluster.Platform by name, the one place the CLI and
+// the scenarios share that choice.
+package platforms
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/kind"
+	"github.com/grpclab/grpclab/cluster/local"
+)
+
+// Platform names.
+const (
+	Kind  = "kind"
+	Local = "local"
+)
+
+// Options configure New.
+type Options struct {
+	// StateDir holds the local platform's processes, certificates and nginx.
+	StateDir string
+	// ServerBinary is the grpclab-server the local platform runs (default: next to the
+	// executable or on PATH).
+	ServerBinary string
+	// Controller is the kind platform's gateway/ingress controller (CONTROLLER=).
+	Controller string
+	// RepoRoot holds the Dockerfile the kind platform builds the server image from.
+	RepoRoot string
+	// Artifacts is where the kind platform exports cluster logs before teardown.
+	Artifacts string
+	// Logger receives progress; nil is silent.
+	Logger *slog.Logger
+}
+
+// Choose returns the platform to run and why. An explicit name is taken as is (kind without
+// Docker then fails in New, with one line saying so); no name means kind when a Docker
+// daemon answers, else local.
+func Choose(ctx context.Context, requested string) (name, why string, err error) {
+	switch requested {
+	case Kind, Local:
+		return requested, "PLATFORM=" + requested, nil
+	case "":
+		if err := kind.CheckDocker(ctx); err != nil {
+			return Local, "no Docker daemon answers, so the local platform runs; set PLATFORM=kind to insist", nil
+		}
+		return Kind, "a Docker daemon answers; set PLATFORM=local for the local platform", nil
+	default:
+		return "", "", fmt.Errorf("PLATFORM=%q: want kind or local", requested)
+	}
+}
+
+// New builds the named platform.
+func New(ctx context.Context, name string, o Options) (cluster.Platform, error) {
+	switch name {
+	case Local:
+		var opts []local.Option
+		if o.ServerBinary != "" {
+			opts = append(opts, local.WithServerBinary(o.ServerBinary))
+		}
+		if o.Logger != nil {
+			opts = append(opts, local.WithLogger(o.Logger))
+		}
+		return local.New(o.StateDir, opts...)
+	case Kind:
+		if err := kind.CheckDocker(ctx); err != nil {
+			return nil, err
+		}
+		return newKind(o)
+	default:
+		return nil, fmt.Errorf("platform %q: want kind or local", name)
+	}
+}
+
+// GatewayClass is the gatewayClassName the platform's controller owns.
+func GatewayClass(p cluster.Platform) string {
+	if g, ok := p.(interface{ GatewayClass() string }); ok {
+		return g.GatewayClass()
+	}
+	return "grpclab"
+}
