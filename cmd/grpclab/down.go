@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/local"
+	"github.com/grpclab/grpclab/cluster/platforms"
+)
+
+func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("grpclab down", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var st stateFlags
+	st.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	// The env file says which platform is up; without one, only local state can be left over
+	// (a crash before the env file was written), and local.Down finds it.
+	ep, err := cluster.ReadEnv(st.dir)
+	if err == nil && ep.Platform == platforms.Kind {
+		p, err := platforms.New(ctx, platforms.Kind, platforms.Options{})
+		if err != nil {
+			return err
+		}
+		if err := timedStep(stdout, "kind platform down", func() error { return p.Down(ctx) }); err != nil {
+			return err
+		}
+	} else if err := timedStep(stdout, "local platform down", func() error { return local.Down(ctx, st.localDir()) }); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(st.dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove env file: %w", err)
+	}
+	// Remove the state directory when nothing else is in it.
+	_ = os.Remove(st.dir)
+	return nil
+}

@@ -1,0 +1,62 @@
+// Command grpclab brings a platform up with the project's manifests, tears it down and
+// reports on it; workshops and scripts drive it, `make e2e` runs the suites through it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "grpclab: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is bad input on the command line or in a manifest: exit code 2.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+const usage = `usage: grpclab <command> [flags]
+
+commands:
+  up      bring a platform up with the manifests and write .grpclab/env.json
+  down    stop and remove everything up made
+  status  show what runs and where the entry points are
+
+run 'grpclab <command> -h' for its flags`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{errors.New("no command")}
+	}
+	switch args[0] {
+	case "up":
+		return up(ctx, args[1:], stdout, stderr)
+	case "down":
+		return down(ctx, args[1:], stdout, stderr)
+	case "status":
+		return status(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, usage)
+		return usageError{fmt.Errorf("unknown command %q", args[0])}
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/local"
+	"github.com/grpclab/grpclab/cluster/platforms"
+	"github.com/grpclab/grpclab/manifests"
+)
+
+// defaultVariants are applied by `up` unless --variant replaces them.
+var defaultVariants = []string{"base", "gateway-api", "ingress-nginx"}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// stateFlags are the flags every command shares.
+type stateFlags struct{ dir string }
+
+func (s *stateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.dir, "state-dir", ".grpclab", "where the platform keeps its state and env.json")
+}
+
+func (s *stateFlags) localDir() string { return filepath.Join(s.dir, "local") }
+
+func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
+
+// timedStep runs fn and prints one line with its duration.
+func timedStep(w io.Writer, what string, fn func() error) error {
+	start := time.Now()
+	if err := fn(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	step(w, "%s (%s)", what, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("grpclab up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		st         stateFlags
+		platform   = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
+		detach     = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
+		controller = fs.String("controller", "envoy-gateway", "the kind platform's controller")
+		server     = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
+		dirs       listFlag
+		variants   listFlag
+	)
+	st.register(fs)
+	fs.Var(&dirs, "f", "an extra manifest directory to apply (repeatable)")
+	fs.Var(&variants, "variant", fmt.Sprintf("a manifest variant to apply, repeatable (default %s)", strings.Join(defaultVariants, ", ")))
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("up: unexpected argument %q", fs.Arg(0))}
+	}
+	if len(variants) == 0 {
+		variants = defaultVariants
+	}
+
+	// Bad input stops here, before anything starts.
+	var objs []manifests.Object
+	err := timedStep(stdout, "load manifests "+strings.Join(variants, " + ")+extraDirs(dirs), func() error {
+		var err error
+		objs, err = manifests.Load(variants, dirs...)
+		return err
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	name, why, err := platforms.Choose(ctx, *platform)
+	if err != nil {
+		return usageError{err}
+	}
+	step(stdout, "platform %s (%s)", name, why)
+	p, err := platforms.New(ctx, name, platforms.Options{StateDir: st.localDir(), ServerBinary: *server, Controller: *controller})
+	if err != nil {
+		return err
+	}
+	manifests.SetGatewayClass(objs, platforms.GatewayClass(p))
+
+	if err := timedStep(stdout, name+" platform up", func() error { return p.Up(ctx) }); err != nil {
+		if errors.Is(err, local.ErrAlreadyUp) {
+			fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
+			return nil
+		}
+		return cleanUp(p, err)
+	}
+	if err := timedStep(stdout, fmt.Sprintf("apply %d objects", len(objs)), func() error { return p.Apply(ctx, objs) }); err != nil {
+		return cleanUp(p, err)
+	}
+	ep := p.Endpoints()
+	ep.Platform = name
+	if err := timedStep(stdout, "entry points answer", func() error { return answer(ctx, ep) }); err != nil {
+		return cleanUp(p, err)
+	}
+	if err := cluster.WriteEnv(st.dir, ep); err != nil {
+		return cleanUp(p, err)
+	}
+	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile))
+	if *detach {
+		return nil
+	}
+	fmt.Fprintln(stdout, "press Ctrl-C to stop")
+	<-ctx.Done()
+	return cleanUp(p, nil)
+}
+
+func extraDirs(dirs []string) string {
+	if len(dirs) == 0 {
+		return ""
+	}
+	return " + " + strings.Join(dirs, " + ")
+}
+
+// cleanUp tears the platform down after a failure or Ctrl-C, with a context of its own
+// because the command's is usually the one that was cancelled.
+func cleanUp(p interface{ Down(context.Context) error }, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Down(ctx); err != nil {
+		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
+	}
+	return cause
+}
+
+// answer waits until every entry point accepts connections.
+func answer(ctx context.Context, ep cluster.Endpoints) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, addr := range []string{ep.Gateway.Address, ep.Ingress.Address, ep.IngressHTTP.Address} {
+		if addr == "" {
+			continue
+		}
+		for {
+			var d net.Dialer
+			conn, err := d.DialContext(ctx, "tcp", addr)
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s does not answer: %w", addr, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath string) {
+	fmt.Fprintf(w, "gateway  %s   (foo.example.com, bar.example.com)\n", ep.Gateway.Address)
+	fmt.Fprintf(w, "ingress  %s   (grpctest.dev.mydomain.com; http %s)\n", ep.Ingress.Address, ep.IngressHTTP.Address)
+	fmt.Fprintf(w, "CA       %s\n", ep.CAFile)
+	fmt.Fprintf(w, "env      %s\n", envPath)
+	fmt.Fprintf(w, "try: grpcurl -cacert %s -authority foo.example.com -servername foo.example.com -H 'username: alice' -H 'password: alice-password' %s com.example.User/Login\n", ep.CAFile, ep.Gateway.Address)
+}
