@@ -79,11 +79,16 @@ type Tracked struct {
 	notes []string
 }
 
-// Note adds a line to the case's detail.
+// Note adds a line to the case's detail; a line equal to the previous one (a retried or
+// repeated check saying the same thing) is kept once.
 func (tr *Tracked) Note(format string, args ...any) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	tr.notes = append(tr.notes, fmt.Sprintf(format, args...))
+	line := fmt.Sprintf(format, args...)
+	if n := len(tr.notes); n > 0 && tr.notes[n-1] == line {
+		return
+	}
+	tr.notes = append(tr.notes, line)
 }
 
 func (tr *Tracked) detail() string {

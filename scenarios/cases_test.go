@@ -1,0 +1,53 @@
+package scenarios
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpclab/grpclab/scenarios/call"
+)
+
+// The methods the suites call, and the demo users' credentials as metadata pairs.
+const (
+	sayHello   = "/helloworld.Greeter/SayHello"
+	login      = "/com.example.User/Login"
+	getProfile = "/com.example.User/GetProfile"
+	deleteUser = "/com.example.User/DeleteUser"
+)
+
+var (
+	admin     = []string{"username", "admin", "password", "admin-password"}
+	alice     = []string{"username", "alice", "password", "alice-password"}
+	wrongPass = []string{"username", "alice", "password", "not-her-password"}
+)
+
+// with appends metadata pairs to credentials.
+func with(creds []string, pairs ...string) []string {
+	return append(append([]string(nil), creds...), pairs...)
+}
+
+// route is the common case: one unary call through an entry point as a host, expecting a
+// code and an x-served-by prefix ("" when no backend answers).
+type route struct {
+	name     string
+	entry    entry
+	host     string
+	method   string
+	md       []string
+	code     codes.Code
+	servedBy string
+}
+
+func (s *scenario) routes(cases ...route) *scenario {
+	for _, c := range cases {
+		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+			conn := lab.dial(t, lab.target(c.entry, c.host))
+			lab.eventually(ctx, t, note, func(ctx context.Context) error {
+				return call.Unary(ctx, conn, c.method, c.md...).Expect(c.code, c.servedBy)
+			})
+		})
+	}
+	return s
+}

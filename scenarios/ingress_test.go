@@ -1,0 +1,55 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpclab/grpclab/scenarios/call"
+)
+
+// TestIngressNginx is the article's fortune-ingress end to end: TLS terminated with the
+// wildcard.dev.mydomain.com secret for grpctest.dev.mydomain.com, backend-protocol GRPC to
+// go-grpc-greeter-server port 80, and ssl-redirect on the plaintext port.
+func TestIngressNginx(t *testing.T) {
+	const host = "grpctest.dev.mydomain.com"
+	s := newScenario("ingress-nginx", "ingress").routes(
+		route{name: "SayHello reaches go-grpc-greeter-server", entry: ingress, host: host, method: sayHello, code: codes.OK, servedBy: "greeter-"},
+		route{name: "Login reaches go-grpc-greeter-server (path / Prefix routes every method)", entry: ingress, host: host, method: login, md: alice, code: codes.OK, servedBy: "greeter-"},
+	)
+	s.add("an unknown host fails the TLS handshake", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+		conn := lab.dial(t, lab.target(ingress, "nope.dev.mydomain.com"))
+		lab.eventually(ctx, t, note, func(ctx context.Context) error {
+			if r := call.Unary(ctx, conn, sayHello); !r.HandshakeFailed() {
+				return fmt.Errorf("got %s, want a failed TLS handshake", r)
+			}
+			return nil
+		})
+	})
+	s.add("ssl-redirect: the plaintext port answers 308 to https", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		lab.eventually(ctx, t, note, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+lab.ep.IngressHTTP.Address+"/helloworld.Greeter/SayHello", nil)
+			if err != nil {
+				return err
+			}
+			req.Host = host
+			req.Header.Set("content-type", "application/grpc")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://"+host) {
+				return fmt.Errorf("got %s Location %q, want 308 to https://%s", resp.Status, loc, host)
+			}
+			return nil
+		})
+	})
+	testenv.Test(t, s.feature().Feature())
+}

@@ -1,0 +1,245 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/platforms"
+	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/scenarios/call"
+)
+
+// defaultVariants is what every scenario starts from: the production Gateway API routes
+// (no reflection) and the article's Ingress. Scenarios that need another variant apply it
+// in their setup and put the defaults back in their teardown.
+var defaultVariants = []string{"base", "gateway-api", "ingress-nginx"}
+
+// Lab is the platform under test and how to reach it.
+type Lab struct {
+	platform cluster.Platform
+	ep       cluster.Endpoints
+	timeouts Timeouts
+	tmp      string
+	// serverBin is the grpclab-server the local platform and the isolation data plane run.
+	serverBin string
+}
+
+// Timeouts is where eventual consistency is handled, in one place: a case passes only after
+// Consecutive successes in a row, within Max; it retries every Interval after a failure.
+type Timeouts struct {
+	Consecutive int
+	Max         time.Duration
+	Interval    time.Duration
+	// Call bounds one attempt.
+	Call time.Duration
+}
+
+// timeoutsFor returns the documented defaults: a real cluster converges in seconds after an
+// apply (controllers reconcile, data planes reload); the local platform applies synchronously.
+func timeoutsFor(platform string) Timeouts {
+	if platform == platforms.Kind {
+		return Timeouts{Consecutive: 5, Max: 90 * time.Second, Interval: time.Second, Call: 10 * time.Second}
+	}
+	return Timeouts{Consecutive: 3, Max: 10 * time.Second, Interval: 100 * time.Millisecond, Call: 5 * time.Second}
+}
+
+func newLab(ctx context.Context) (*Lab, error) {
+	name, why, err := platforms.Choose(ctx, os.Getenv("PLATFORM"))
+	if err != nil {
+		return nil, err
+	}
+	progress("platform %s (%s)", name, why)
+	tmp, err := os.MkdirTemp("", "grpclab-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{tmp: tmp, timeouts: timeoutsFor(name)}
+	if l.serverBin, err = serverBinary(tmp); err != nil {
+		return nil, err
+	}
+	opts := platforms.Options{
+		StateDir:     filepath.Join(tmp, "state"),
+		ServerBinary: l.serverBin,
+		Controller:   os.Getenv("CONTROLLER"),
+		RepoRoot:     "..",
+		Artifacts:    artifactsDir(),
+	}
+	p, err := platforms.New(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	l.platform = p
+	if err := timed(name+" platform up", func() error { return p.Up(ctx) }); err != nil {
+		return l, err
+	}
+	if err := l.applyVariants(ctx); err != nil {
+		return l, err
+	}
+	l.ep = p.Endpoints()
+	progress("entry points: gateway %s, ingress %s (http %s)", l.ep.Gateway.Address, l.ep.Ingress.Address, l.ep.IngressHTTP.Address)
+	return l, nil
+}
+
+// serverBinary is $GRPCLAB_SERVER (hack/e2e.sh builds it), else a fresh build.
+func serverBinary(tmp string) (string, error) {
+	if bin := os.Getenv("GRPCLAB_SERVER"); bin != "" {
+		return bin, nil
+	}
+	bin := filepath.Join(tmp, "grpclab-server")
+	err := timed("build grpclab-server", func() error {
+		out, err := exec.Command("go", "build", "-o", bin, "../cmd/grpclab-server").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
+	return bin, err
+}
+
+func (l *Lab) close(ctx context.Context) error {
+	var errs []error
+	if l.platform != nil && os.Getenv("KEEP_CLUSTER") == "" {
+		errs = append(errs, timed(l.platform.Name()+" platform down", func() error { return l.platform.Down(ctx) }))
+	}
+	errs = append(errs, os.RemoveAll(l.tmp))
+	return errors.Join(errs...)
+}
+
+// applyVariants applies the default variants with extra ones on top (an object of a later
+// variant replaces the same object of an earlier one).
+func (l *Lab) applyVariants(ctx context.Context, extra ...string) error {
+	variants := append(append([]string(nil), defaultVariants...), extra...)
+	objs, err := manifests.Load(variants)
+	if err != nil {
+		return err
+	}
+	manifests.SetGatewayClass(objs, platforms.GatewayClass(l.platform))
+	return timed("apply "+strings.Join(variants, " + "), func() error { return l.platform.Apply(ctx, objs) })
+}
+
+// withVariants is a feature setup that applies extra variants; resetVariants its teardown.
+func withVariants(extra ...string) features.Func {
+	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		if err := lab.applyVariants(ctx, extra...); err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+		return ctx
+	}
+}
+
+func resetVariants(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	if err := lab.applyVariants(ctx); err != nil {
+		t.Errorf("teardown: %v", err)
+	}
+	return ctx
+}
+
+// entry names an entry point of the platform.
+type entry string
+
+const (
+	gateway     entry = "gateway"
+	ingress     entry = "ingress"
+	ingressHTTP entry = "ingress-http"
+)
+
+func (l *Lab) target(e entry, host string) call.Target {
+	t := call.Target{Host: host, CAFile: l.ep.CAFile}
+	switch e {
+	case gateway:
+		t.Address = l.ep.Gateway.Address
+	case ingress:
+		t.Address = l.ep.Ingress.Address
+	case ingressHTTP:
+		t.Address, t.Plaintext = l.ep.IngressHTTP.Address, true
+	}
+	return t
+}
+
+func (l *Lab) dial(t *testing.T, target call.Target, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	conn, err := call.Dial(target, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// eventually passes once check succeeds Consecutive times in a row within Max. It fails the
+// case with the last error otherwise, and notes that error for the report.
+func (l *Lab) eventually(ctx context.Context, t *testing.T, note func(string, ...any), check func(ctx context.Context) error) {
+	t.Helper()
+	to := l.timeouts
+	deadline := time.Now().Add(to.Max)
+	var last error
+	for streak := 0; streak < to.Consecutive; {
+		cctx, cancel := context.WithTimeout(ctx, to.Call)
+		err := check(cctx)
+		cancel()
+		if err == nil {
+			streak++
+			continue
+		}
+		streak, last = 0, err
+		if time.Now().After(deadline) {
+			note("%v", last)
+			t.Fatalf("not %d consecutive successes within %s; last: %v", to.Consecutive, to.Max, last)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("cancelled: %v; last: %v", ctx.Err(), last)
+		case <-time.After(to.Interval):
+		}
+	}
+}
+
+// limited skips the case, visibly and with the reason, when the platform cannot emulate it.
+func (l *Lab) limited(t *testing.T, note func(string, ...any), scenario, name string) {
+	t.Helper()
+	for _, lim := range l.platform.Limits() {
+		if lim.Scenario == scenario && (lim.Case == "" || lim.Case == name) {
+			note("%s platform: %s", l.platform.Name(), lim.Reason)
+			t.Skipf("%s platform cannot emulate this: %s", l.platform.Name(), lim.Reason)
+		}
+	}
+}
+
+// caseFunc is the body of one case.
+type caseFunc func(ctx context.Context, t *testing.T, note func(string, ...any))
+
+// scenario builds a feature whose assessments are the cases, each tracked in the report
+// and skipped with its reason where the platform cannot emulate it.
+type scenario struct {
+	name  string
+	suite string
+	rows  features.Table
+}
+
+func newScenario(name, suite string) *scenario { return &scenario{name: name, suite: suite} }
+
+func (s *scenario) add(name string, fn caseFunc) *scenario {
+	s.rows = append(s.rows, features.TableRow{Name: name, Assessment: func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		tr := rec.Track(t, s.name, name)
+		lab.limited(t, tr.Note, s.name, name)
+		fn(ctx, t, tr.Note)
+		return ctx
+	}})
+	return s
+}
+
+func (s *scenario) feature() *features.FeatureBuilder {
+	return s.rows.Build(s.name).WithLabel("suite", s.suite)
+}
