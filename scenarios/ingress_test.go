@@ -31,6 +31,7 @@ func TestIngressNginx(t *testing.T) {
 		})
 	})
 	s.add("ssl-redirect: the plaintext port answers 308 to https", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+		lab.need(t, lab.target(ingressHTTP, host))
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+lab.ep.IngressHTTP.Address+"/helloworld.Greeter/SayHello", nil)

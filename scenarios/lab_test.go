@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/scenarios/call"
+	"github.com/grpclab/grpclab/scenarios/report"
 )
 
 // defaultVariants is what every scenario starts from: the production Gateway API routes
@@ -67,7 +69,7 @@ func newLab(ctx context.Context) (*Lab, error) {
 	}
 	l := &Lab{tmp: tmp, timeouts: timeoutsFor(name)}
 	if l.serverBin, err = serverBinary(tmp); err != nil {
-		return nil, err
+		return l, err
 	}
 	opts := platforms.Options{
 		StateDir:     filepath.Join(tmp, "state"),
@@ -78,7 +80,7 @@ func newLab(ctx context.Context) (*Lab, error) {
 	}
 	p, err := platforms.New(ctx, name, opts)
 	if err != nil {
-		return nil, err
+		return l, err
 	}
 	l.platform = p
 	if err := timed(name+" platform up", func() error { return p.Up(ctx) }); err != nil {
@@ -168,8 +170,11 @@ func (l *Lab) target(e entry, host string) call.Target {
 	return t
 }
 
+// dial connects to target; a case whose entry point the platform does not serve (a
+// Gateway API controller serves no Ingress, ingress-nginx no Gateway) is skipped, visibly.
 func (l *Lab) dial(t *testing.T, target call.Target, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
+	l.need(t, target)
 	conn, err := call.Dial(target, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +211,27 @@ func (l *Lab) eventually(ctx context.Context, t *testing.T, note func(string, ..
 	}
 }
 
+// need skips the case when the platform does not serve target's entry point.
+func (l *Lab) need(t *testing.T, target call.Target) call.Target {
+	t.Helper()
+	if target.Address == "" {
+		skip(t, fmt.Sprintf("the %s platform serves no entry point for %s here", l.platform.Name(), target.Host))
+	}
+	return target
+}
+
+// trackers finds the report entry of a running case by its test name.
+var trackers sync.Map // t.Name() → *report.Tracked
+
+// skip skips the case with reason, and puts the reason in the report.
+func skip(t *testing.T, reason string) {
+	t.Helper()
+	if tr, ok := trackers.Load(t.Name()); ok {
+		tr.(*report.Tracked).Note("%s", reason)
+	}
+	t.Skip(reason)
+}
+
 // limited skips the case, visibly and with the reason, when the platform cannot emulate it.
 func (l *Lab) limited(t *testing.T, note func(string, ...any), scenario, name string) {
 	t.Helper()
@@ -233,6 +259,7 @@ func newScenario(name, suite string) *scenario { return &scenario{name: name, su
 func (s *scenario) add(name string, fn caseFunc) *scenario {
 	s.rows = append(s.rows, features.TableRow{Name: name, Assessment: func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		tr := rec.Track(t, s.name, name)
+		trackers.Store(t.Name(), tr)
 		lab.limited(t, tr.Note, s.name, name)
 		fn(ctx, t, tr.Note)
 		return ctx

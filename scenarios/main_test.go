@@ -38,10 +38,10 @@ func TestMain(m *testing.M) {
 
 func setUpLab(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	l, err := newLab(ctx)
+	lab = l // set even on error, so the teardown stops whatever did start
 	if err != nil {
 		return ctx, err
 	}
-	lab = l
 	rec.Platform = l.platform.Name()
 	rec.Versions = l.platform.Versions()
 	return ctx, nil

@@ -43,8 +43,9 @@ func TestTLS(t *testing.T) {
 		host  string
 	}{{gateway, "foo.example.com"}, {gateway, "bar.example.com"}, {ingress, "grpctest.dev.mydomain.com"}} {
 		s.add(fmt.Sprintf("%s presents a certificate for %s signed by the CA", c.entry, c.host), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+			target := lab.need(t, lab.target(c.entry, c.host))
 			lab.eventually(ctx, t, note, func(ctx context.Context) error {
-				names, err := handshake(ctx, lab.target(c.entry, c.host))
+				names, err := handshake(ctx, target)
 				if err != nil {
 					return err
 				}
@@ -54,8 +55,9 @@ func TestTLS(t *testing.T) {
 		})
 	}
 	s.add("unknown SNI fails the handshake", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+		target := lab.need(t, lab.target(gateway, "unknown.example.com"))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			names, err := handshake(ctx, lab.target(gateway, "unknown.example.com"))
+			names, err := handshake(ctx, target)
 			if err == nil {
 				return fmt.Errorf("handshake for unknown.example.com succeeded with a certificate for %v", names)
 			}
@@ -92,8 +94,9 @@ func TestTLS(t *testing.T) {
 		})
 	})
 	s.add("the client's side of the gateway is TLS with ALPN h2", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+		target := lab.need(t, lab.target(gateway, "foo.example.com"))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			names, err := handshake(ctx, lab.target(gateway, "foo.example.com"))
+			names, err := handshake(ctx, target)
 			if err != nil {
 				return err
 			}

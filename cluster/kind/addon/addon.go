@@ -1,0 +1,153 @@
+// Package addon describes what the kind platform installs on a fresh cluster: the CNI
+// (Calico), the Gateway API CRDs and one traffic controller. Each addon is data, an
+// ordered plan of steps with pinned sources, so the plan can be printed and tested
+// without a cluster; package kind executes it.
+package addon
+
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+//go:embed yaml/*.yaml
+var embedded embed.FS
+
+// Action says what a step does.
+type Action string
+
+const (
+	// ApplyURL server-side applies every document of a pinned remote manifest.
+	ApplyURL Action = "apply-url"
+	// ApplyEmbedded server-side applies an embedded YAML file of this package.
+	ApplyEmbedded Action = "apply-embedded"
+	// WaitCondition waits until every matching object reports a condition True.
+	WaitCondition Action = "wait"
+)
+
+// Step is one thing an install does, in order.
+type Step struct {
+	Action Action
+	// Source is the pinned URL (ApplyURL) or the embedded file name (ApplyEmbedded).
+	Source string
+	// SkipGatewayAPICRDs drops gateway.networking.k8s.io CRDs from the source, so the
+	// Gateway API version pinned here wins over the one a controller bundles.
+	SkipGatewayAPICRDs bool
+	// Wait is set for WaitCondition steps.
+	Wait *Wait
+}
+
+// Wait names objects and the condition they must report True.
+type Wait struct {
+	Resource  schema.GroupVersionResource
+	Namespace string // "" for cluster-scoped objects or all namespaces
+	Name      string // "" for every object matching Selector
+	Selector  string // label selector; "" with Name ""  means every object
+	Condition string
+}
+
+func (w Wait) String() string {
+	target := w.Resource.Resource
+	if w.Resource.Group != "" {
+		target += "." + w.Resource.Group
+	}
+	switch {
+	case w.Name != "":
+		target += "/" + w.Name
+	case w.Selector != "":
+		target += "[" + w.Selector + "]"
+	default:
+		target += "/*"
+	}
+	if w.Namespace != "" {
+		target = w.Namespace + "/" + target
+	}
+	return target + " " + w.Condition
+}
+
+func (s Step) String() string {
+	switch s.Action {
+	case WaitCondition:
+		return "wait  " + s.Wait.String()
+	case ApplyEmbedded:
+		return "apply embedded:" + s.Source
+	default:
+		out := "apply " + s.Source
+		if s.SkipGatewayAPICRDs {
+			out += " (without its gateway.networking.k8s.io CRDs)"
+		}
+		return out
+	}
+}
+
+// Addon is one installable component with a pinned version.
+type Addon struct {
+	Name    string
+	Version string
+	// GatewayClass is the class the controller serves; "" for controllers without
+	// Gateway API support.
+	GatewayClass string
+	// IngressClass is the class the controller serves; "" for Gateway API controllers.
+	IngressClass string
+	Steps        []Step
+}
+
+// Plan prints the ordered steps, one a line, with the addon's pin on the first.
+func (a Addon) Plan() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s %s\n", a.Name, a.Version)
+	for i, s := range a.Steps {
+		fmt.Fprintf(&b, "%2d. %s\n", i+1, s)
+	}
+	return b.String()
+}
+
+// Embedded returns the content of an embedded YAML file named by an ApplyEmbedded step.
+func Embedded(name string) ([]byte, error) {
+	b, err := embedded.ReadFile("yaml/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("embedded manifest %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// Controller returns the controller addon named name (the CONTROLLER= value).
+func Controller(name string) (Addon, error) {
+	c, ok := controllers[name]
+	if !ok {
+		return Addon{}, fmt.Errorf("controller %q: unknown, want one of %s", name, strings.Join(Controllers(), ", "))
+	}
+	return c, nil
+}
+
+// Controllers lists the controller names, sorted.
+func Controllers() []string {
+	names := make([]string, 0, len(controllers))
+	for n := range controllers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var controllers = map[string]Addon{
+	EnvoyGateway.Name:       EnvoyGateway,
+	NGINXGatewayFabric.Name: NGINXGatewayFabric,
+	IngressNGINX.Name:       IngressNGINX,
+}
+
+// Common resources the waits name.
+var (
+	deployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	jobs         = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
+	nodes        = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
+	gatewayClass = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
+	crds         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+)
+
+func apply(url string) Step          { return Step{Action: ApplyURL, Source: url} }
+func applyEmbedded(name string) Step { return Step{Action: ApplyEmbedded, Source: name} }
+func wait(w Wait) Step               { return Step{Action: WaitCondition, Wait: &w} }

@@ -1,0 +1,176 @@
+package kind
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kind/pkg/apis/config/defaults"
+	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
+
+	"github.com/grpclab/grpclab/cluster/kind/addon"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s (run go test -update to create it): %v", path, err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestConfigGolden(t *testing.T) {
+	for _, c := range addon.Controllers() {
+		t.Run(c, func(t *testing.T) {
+			cfg, err := Config("grpclab", c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := RenderConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "kind-config-"+c+".golden", b)
+		})
+	}
+}
+
+func TestConfigContract(t *testing.T) {
+	tests := []struct {
+		controller string
+		image      string
+		hostPorts  map[int32]int32 // node port → host port
+	}{
+		{"envoy-gateway", DefaultNodeImage, map[int32]int32{addon.GatewayNodePort: GatewayHostPort}},
+		{"nginx-gateway-fabric", DefaultNodeImage, map[int32]int32{addon.GatewayNodePort: GatewayHostPort}},
+		{"ingress-nginx", IngressNGINXNodeImage, map[int32]int32{443: IngressHostPort, 80: IngressHTTPHostPort}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.controller, func(t *testing.T) {
+			cfg, err := Config("x", tt.controller)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cfg.Networking.DisableDefaultCNI || cfg.Networking.PodSubnet != "192.168.0.0/16" {
+				t.Errorf("networking = %+v, want default CNI disabled and Calico's 192.168.0.0/16", cfg.Networking)
+			}
+			if len(cfg.Nodes) != 1 || cfg.Nodes[0].Image != tt.image {
+				t.Fatalf("nodes = %+v, want one node on %s", cfg.Nodes, tt.image)
+			}
+			got := map[int32]int32{}
+			for _, m := range cfg.Nodes[0].ExtraPortMappings {
+				if m.ListenAddress != "127.0.0.1" {
+					t.Errorf("mapping %+v listens beyond loopback", m)
+				}
+				got[m.ContainerPort] = m.HostPort
+			}
+			if len(got) != len(tt.hostPorts) {
+				t.Errorf("port mappings = %v, want %v", got, tt.hostPorts)
+			}
+			for node, host := range tt.hostPorts {
+				if got[node] != host {
+					t.Errorf("node port %d maps to host %d, want %d", node, got[node], host)
+				}
+			}
+		})
+	}
+	if _, err := Config("x", "traefik"); err == nil || !strings.Contains(err.Error(), `"traefik"`) {
+		t.Errorf("unknown controller: err = %v, want one naming it", err)
+	}
+}
+
+// The pinned default must be exactly the image kind v0.33.0 ships.
+func TestDefaultNodeImageIsKinds(t *testing.T) {
+	if DefaultNodeImage != defaults.Image {
+		t.Errorf("DefaultNodeImage = %s, kind's default is %s", DefaultNodeImage, defaults.Image)
+	}
+	if !strings.HasPrefix(IngressNGINXNodeImage, "kindest/node:v1.35.") || !strings.Contains(IngressNGINXNodeImage, "@sha256:") {
+		t.Errorf("ingress-nginx node image %s is not a digest-pinned 1.35 image", IngressNGINXNodeImage)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	tests := []struct {
+		controller string
+		want       map[string]string
+	}{
+		{"envoy-gateway", map[string]string{
+			"kind node image": DefaultNodeImage, "kubernetes": "v1.37.0", "calico": addon.CalicoVersion,
+			"gateway-api": "v1.6.3", "controller": "envoy-gateway", "envoy-gateway": addon.EnvoyGatewayVersion,
+		}},
+		{"nginx-gateway-fabric", map[string]string{
+			"kubernetes": "v1.37.0", "nginx-gateway-fabric": addon.NGINXGatewayFabricVersion, "gateway-api": "v1.6.3",
+		}},
+		{"ingress-nginx", map[string]string{
+			"kind node image": IngressNGINXNodeImage, "kubernetes": "v1.35.1", "ingress-nginx": "v1.15.1",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.controller, func(t *testing.T) {
+			p, err := New(WithController(tt.controller))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.Versions()
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("Versions()[%q] = %q, want %q", k, got[k], v)
+				}
+			}
+			if got["kind"] != kindversion.Version() || !strings.Contains(got["kind"], "0.33.0") {
+				t.Errorf(`Versions()["kind"] = %q, want kind's own v0.33.0`, got["kind"])
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+		want string
+	}{
+		{"unknown controller", WithController("haproxy"), `controller "haproxy": unknown`},
+		{"empty cluster name", WithClusterName(""), "cluster name: empty"},
+		{"no dockerfile", WithImageBuild(t.TempDir()), "image build:"},
+		{"zero timeout", WithTimeout(0), "timeout: 0s is not positive"},
+		{"nil certificates", WithCertificates("ca.pem", nil), "nil secrets function"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEndpointsAndLimits(t *testing.T) {
+	gw, _ := New(WithController("envoy-gateway"))
+	if ep := gw.Endpoints(); ep.Gateway.Address != "127.0.0.1:50051" || ep.Ingress.Address != "" {
+		t.Errorf("envoy-gateway endpoints = %+v", ep)
+	}
+	if l := gw.Limits(); len(l) != 1 || l[0].Scenario != "ingress-nginx" {
+		t.Errorf("envoy-gateway limits = %+v", l)
+	}
+	in, _ := New(WithController("ingress-nginx"))
+	if ep := in.Endpoints(); ep.Ingress.Address != "127.0.0.1:8443" || ep.IngressHTTP.Address != "127.0.0.1:8080" || ep.Gateway.Address != "" {
+		t.Errorf("ingress-nginx endpoints = %+v", ep)
+	}
+}

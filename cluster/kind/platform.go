@@ -1,0 +1,399 @@
+package kind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/kind/addon"
+	"github.com/grpclab/grpclab/manifests"
+)
+
+// ServerImage is the service image built from the repository's Dockerfile.
+const ServerImage = "grpclab/grpclab-server:dev"
+
+// Platform runs the manifests on a kind cluster.
+type Platform struct {
+	name       string
+	controller addon.Addon
+	keep       bool
+	artifacts  string
+	buildDir   string // Docker build context; "" skips building and loading the image
+	secrets    func([]manifests.Object) ([]*corev1.Secret, error)
+	caFile     string
+	log        *slog.Logger
+	http       *http.Client
+	timeout    time.Duration
+
+	provider *Provider
+	applier  *Applier
+	fwd      *forwarder
+}
+
+var _ cluster.Platform = (*Platform)(nil)
+
+// Option configures New. Options validate their input and fail inside New.
+type Option interface{ apply(*Platform) error }
+
+type optionFunc func(*Platform) error
+
+func (f optionFunc) apply(p *Platform) error { return f(p) }
+
+// WithController selects the traffic controller (the CONTROLLER= value).
+func WithController(name string) Option {
+	return optionFunc(func(p *Platform) error {
+		c, err := addon.Controller(name)
+		if err != nil {
+			return err
+		}
+		p.controller = c
+		return nil
+	})
+}
+
+// WithClusterName names the kind cluster; a cluster of that name is reused.
+func WithClusterName(name string) Option {
+	return optionFunc(func(p *Platform) error {
+		if name == "" {
+			return errors.New("cluster name: empty")
+		}
+		p.name = name
+		return nil
+	})
+}
+
+// WithKeepCluster keeps the cluster after Down (KEEP_CLUSTER=1).
+func WithKeepCluster(keep bool) Option {
+	return optionFunc(func(p *Platform) error { p.keep = keep; return nil })
+}
+
+// WithArtifacts sets where cluster logs are exported before teardown.
+func WithArtifacts(dir string) Option {
+	return optionFunc(func(p *Platform) error {
+		if dir == "" {
+			return errors.New("artifacts dir: empty")
+		}
+		p.artifacts = dir
+		return nil
+	})
+}
+
+// WithImageBuild builds ServerImage from the Dockerfile in dir and loads it into the nodes.
+func WithImageBuild(dir string) Option {
+	return optionFunc(func(p *Platform) error {
+		if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err != nil {
+			return fmt.Errorf("image build: %w", err)
+		}
+		p.buildDir = dir
+		return nil
+	})
+}
+
+// WithCertificates supplies the TLS Secrets the manifests reference and the CA file that
+// signed them (cluster/certs).
+func WithCertificates(caFile string, secrets func([]manifests.Object) ([]*corev1.Secret, error)) Option {
+	return optionFunc(func(p *Platform) error {
+		if secrets == nil {
+			return errors.New("certificates: nil secrets function")
+		}
+		p.caFile, p.secrets = caFile, secrets
+		return nil
+	})
+}
+
+// WithLogger makes the platform print one line per step with its duration.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(p *Platform) error { p.log = l; return nil })
+}
+
+// WithTimeout bounds each wait for readiness (default 5 minutes).
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(p *Platform) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout: %s is not positive", d)
+		}
+		p.timeout = d
+		return nil
+	})
+}
+
+// New returns the kind platform; defaults: cluster "grpclab", controller envoy-gateway,
+// logs exported to _artifacts.
+func New(opts ...Option) (*Platform, error) {
+	p := &Platform{
+		name:       "grpclab",
+		controller: addon.EnvoyGateway,
+		artifacts:  "_artifacts",
+		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		http:       &http.Client{Timeout: 2 * time.Minute},
+		timeout:    5 * time.Minute,
+		provider:   NewProvider(),
+	}
+	for _, o := range opts {
+		if err := o.apply(p); err != nil {
+			return nil, fmt.Errorf("kind platform: %w", err)
+		}
+	}
+	return p, nil
+}
+
+func (p *Platform) Name() string { return "kind" }
+
+// Up creates (or reuses) the cluster, installs Calico, the Gateway API CRDs and the
+// controller, and loads the server image. On failure the cluster's logs are exported
+// before the error is returned.
+func (p *Platform) Up(ctx context.Context) error {
+	if err := p.up(ctx); err != nil {
+		if p.applier != nil {
+			if lerr := p.exportLogs(ctx); lerr != nil {
+				return fmt.Errorf("%w (and %v)", err, lerr)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func (p *Platform) up(ctx context.Context) error {
+	cfg, err := Config(p.name, p.controller.Name)
+	if err != nil {
+		return err
+	}
+	p.provider.WithName(p.name).WithOpts(WithConfig(cfg))
+	if err := p.step(ctx, "create or reuse kind cluster "+p.name, func(ctx context.Context) error {
+		_, err := p.provider.Create(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	rc := p.provider.KubernetesRestConfig()
+	if p.applier, err = NewApplier(rc); err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("kind platform: %w", err)
+	}
+	p.fwd = &forwarder{rest: rc, cs: cs}
+	addons := []addon.Addon{addon.Calico}
+	if p.controller.GatewayClass != "" {
+		addons = append(addons, addon.GatewayAPI)
+	}
+	addons = append(addons, p.controller)
+	for _, a := range addons {
+		if err := p.Install(ctx, a); err != nil {
+			return err
+		}
+	}
+	if p.buildDir != "" {
+		if err := p.step(ctx, "docker build "+ServerImage, func(ctx context.Context) error {
+			return BuildImage(ctx, p.buildDir, ServerImage)
+		}); err != nil {
+			return err
+		}
+		if err := p.step(ctx, "load "+ServerImage+" into the nodes", func(ctx context.Context) error {
+			return p.provider.LoadImage(ctx, ServerImage)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Install runs an addon's plan step by step.
+func (p *Platform) Install(ctx context.Context, a addon.Addon) error {
+	for i, s := range a.Steps {
+		name := fmt.Sprintf("%s %s [%d/%d] %s", a.Name, a.Version, i+1, len(a.Steps), s)
+		if err := p.step(ctx, name, func(ctx context.Context) error { return p.runStep(ctx, s) }); err != nil {
+			return fmt.Errorf("install %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func (p *Platform) runStep(ctx context.Context, s addon.Step) error {
+	switch s.Action {
+	case addon.WaitCondition:
+		return p.applier.Wait(ctx, *s.Wait, p.timeout)
+	case addon.ApplyEmbedded:
+		data, err := addon.Embedded(s.Source)
+		if err != nil {
+			return err
+		}
+		items, err := DecodeYAML(s.Source, data)
+		if err != nil {
+			return err
+		}
+		return p.applier.Apply(ctx, items)
+	case addon.ApplyURL:
+		data, err := p.fetch(ctx, s.Source)
+		if err != nil {
+			return err
+		}
+		items, err := DecodeYAML(s.Source, data)
+		if err != nil {
+			return err
+		}
+		if s.SkipGatewayAPICRDs {
+			items = withoutGatewayAPICRDs(items)
+		}
+		return p.applier.Apply(ctx, items)
+	default:
+		return fmt.Errorf("step %q: unknown action", s.Action)
+	}
+}
+
+// withoutGatewayAPICRDs drops the Gateway API CRDs a controller bundles, so the pinned
+// version stays installed.
+func withoutGatewayAPICRDs(items []Item) []Item {
+	var out []Item
+	for _, it := range items {
+		if Phase(it.Object) == 0 {
+			group, _, _ := unstructuredString(it.Object.Object, "spec", "group")
+			if group == gatewayv1.GroupName {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func (p *Platform) fetch(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch %s: %s", url, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	return b, nil
+}
+
+// step runs fn and logs one line with its duration.
+func (p *Platform) step(ctx context.Context, name string, fn func(context.Context) error) error {
+	start := time.Now()
+	err := fn(ctx)
+	if err != nil {
+		p.log.Error(name, "took", time.Since(start).Round(time.Millisecond), "err", err)
+		return err
+	}
+	p.log.Info(name, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Apply sets the controller's GatewayClass on the Gateways, server-side applies the
+// generated Secrets and the objects, and waits for Deployments Available and Gateways
+// Programmed.
+func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
+	if p.applier == nil {
+		return errors.New("kind platform: apply before up")
+	}
+	if p.controller.GatewayClass != "" {
+		manifests.SetGatewayClass(objs, p.controller.GatewayClass)
+	}
+	var secrets []*corev1.Secret
+	if p.secrets != nil {
+		var err error
+		if secrets, err = p.secrets(objs); err != nil {
+			return fmt.Errorf("kind platform: certificates: %w", err)
+		}
+	}
+	items, err := Items(objs, secrets)
+	if err != nil {
+		return fmt.Errorf("kind platform: %w", err)
+	}
+	if err := p.step(ctx, fmt.Sprintf("apply %d objects", len(items)), func(ctx context.Context) error {
+		return p.applier.Apply(ctx, items)
+	}); err != nil {
+		return err
+	}
+	return p.step(ctx, "wait for deployments and gateways", func(ctx context.Context) error {
+		return p.applier.WaitAll(ctx, Readiness(items), p.timeout)
+	})
+}
+
+// Delete removes the objects; missing ones are not an error.
+func (p *Platform) Delete(ctx context.Context, objs []manifests.Object) error {
+	if p.applier == nil {
+		return errors.New("kind platform: delete before up")
+	}
+	items, err := Items(objs, nil)
+	if err != nil {
+		return fmt.Errorf("kind platform: %w", err)
+	}
+	return p.applier.Delete(ctx, items)
+}
+
+// Endpoints are the host ports kind maps from the node (see Config).
+func (p *Platform) Endpoints() cluster.Endpoints {
+	ep := cluster.Endpoints{CAFile: p.caFile, IdleTimeout: cluster.Duration{Duration: 60 * time.Second}}
+	if p.controller.GatewayClass != "" {
+		ep.Gateway.Address = fmt.Sprintf("127.0.0.1:%d", GatewayHostPort)
+	}
+	if p.controller.IngressClass != "" {
+		ep.Ingress.Address = fmt.Sprintf("127.0.0.1:%d", IngressHostPort)
+		ep.IngressHTTP.Address = fmt.Sprintf("127.0.0.1:%d", IngressHTTPHostPort)
+	}
+	return ep
+}
+
+// Backends port-forwards to every ready pod behind the Service port; the forwards live as
+// long as ctx.
+func (p *Platform) Backends(ctx context.Context, namespace, service string, port int32) ([]string, error) {
+	if p.fwd == nil {
+		return nil, errors.New("kind platform: backends before up")
+	}
+	return p.fwd.backends(ctx, namespace, service, port)
+}
+
+func (p *Platform) Versions() map[string]string { return Versions(p.controller.Name) }
+
+// Limits: one controller runs per cluster, so the entry point it does not serve is skipped.
+func (p *Platform) Limits() []cluster.Limit {
+	// A controller serves either the Gateway or the Ingress; the scenarios skip, with the
+	// reason, every case whose entry point Endpoints leaves empty.
+	return nil
+}
+
+// Down exports the cluster's logs to the artifacts dir, then deletes the cluster unless
+// it is kept.
+func (p *Platform) Down(ctx context.Context) error {
+	p.provider.WithName(p.name)
+	logErr := p.exportLogs(ctx)
+	if p.keep {
+		p.log.Info("keeping kind cluster " + p.name + " (KEEP_CLUSTER=1)")
+		return logErr
+	}
+	if err := p.step(ctx, "delete kind cluster "+p.name, p.provider.Destroy); err != nil {
+		return errors.Join(logErr, err)
+	}
+	return logErr
+}
+
+func (p *Platform) exportLogs(ctx context.Context) error {
+	dir := filepath.Join(p.artifacts, "kind-logs")
+	return p.step(ctx, "export cluster logs to "+dir, func(ctx context.Context) error {
+		return p.provider.ExportLogs(ctx, dir)
+	})
+}
