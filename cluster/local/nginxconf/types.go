@@ -1,0 +1,140 @@
+// Package nginxconf renders Gateway API GRPCRoutes and networking/v1 Ingresses into one nginx
+// configuration and runs that nginx, the way NGINX Gateway Fabric and ingress-nginx render theirs.
+//
+// Render is pure: it turns an Input into the configuration text plus Diagnostics (what it did not
+// accept and why, like a Route's Accepted/ResolvedRefs conditions). Start, Reload and Stop run
+// Debian's nginx with its own prefix, pid file, logs and temp paths under a state directory.
+//
+// Gateway requests are routed by one map per server block: its source joins $uri and one
+// "0"/"1" flag per header condition the block's rules use, and its regex entries are emitted in
+// Gateway API precedence order, because nginx tries map regexes in the order they appear. The
+// map's value is an upstream name, a split_clients variable (weighted backends), or an error
+// marker that the location turns into a trailers-only gRPC error answer. Limits lists what this
+// emulation cannot do.
+package nginxconf
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Input is everything one render needs: the objects, where their endpoints are, and where nginx
+// listens.
+type Input struct {
+	Gateways   []*gatewayv1.Gateway
+	GRPCRoutes []*gatewayv1.GRPCRoute
+	Ingresses  []*networkingv1.Ingress
+	Services   []*corev1.Service
+	// ReferenceGrants permit cross-namespace backendRefs and certificateRefs.
+	ReferenceGrants []*gatewayv1.ReferenceGrant
+	// Namespaces give the labels that listener allowedRoutes selectors match; a namespace not
+	// listed here has only its kubernetes.io/metadata.name label.
+	Namespaces []*corev1.Namespace
+	// Endpoints lists the ready addresses ("127.0.0.1:40123") behind a Service port; key
+	// EndpointKey(ns, svc, port).
+	Endpoints map[string][]string
+	// Certs maps a TLS Secret "namespace/name" to its files.
+	Certs map[string]CertFiles
+	// GatewayListen maps "namespace/gateway/listenerName" to the local address nginx listens on
+	// ("127.0.0.1:43123"). Listeners that share a Gateway port may share an address.
+	GatewayListen map[string]string
+	// IngressClass is the class this controller owns ("nginx"); Ingresses of other classes are
+	// ignored.
+	IngressClass string
+	// IngressHTTPS and IngressHTTP are the listen addresses of the emulated ingress controller;
+	// empty disables that port.
+	IngressHTTPS, IngressHTTP string
+	// IngressDefaultCert names the Certs entry ("namespace/name") the ingress HTTPS port serves
+	// for hosts without TLS of their own (ingress-nginx's default certificate). Empty: the first
+	// Ingress TLS secret in namespace/name order.
+	IngressDefaultCert string
+	// IdleTimeout is the default grpc_read_timeout/grpc_send_timeout; zero means ingress-nginx's
+	// 60s. Ingress annotations override it.
+	IdleTimeout time.Duration
+	// StateDir is absolute; pid, logs and temp paths live here.
+	StateDir string
+	// Generation increases on every render; the admin endpoint serves it so Reload can tell the
+	// new configuration is live.
+	Generation int
+	// AdminListen is "127.0.0.1:PORT": plain HTTP/1.1, GET /generation answers Generation.
+	AdminListen string
+}
+
+// CertFiles are the PEM files of one TLS Secret. The key is read by the nginx master at load
+// time, so it may stay readable by root only.
+type CertFiles struct {
+	CertFile, KeyFile string
+}
+
+// Config is a rendered nginx configuration.
+type Config struct {
+	Text        string
+	Diagnostics []Diagnostic
+	// Generation and AdminListen tell Start and Reload what to wait for.
+	Generation  int
+	AdminListen string
+}
+
+// Diagnostic is one object, or part of one, that the renderer did not accept.
+type Diagnostic struct {
+	// Kind, Namespace and Name identify the object ("GRPCRoute", "default", "foo-route").
+	Kind, Namespace, Name string
+	// Field is the path of the offending field ("spec.parentRefs[0]").
+	Field string
+	// Reason is a Gateway API condition reason where one fits ("NoMatchingParent",
+	// "NotAllowedByListeners", "NoMatchingListenerHostname", "BackendNotFound",
+	// "RefNotPermitted", "InvalidKind", "UnsupportedValue", "InvalidCertificateRef"),
+	// else a short CamelCase word.
+	Reason  string
+	Message string
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s %s/%s %s: %s: %s", d.Kind, d.Namespace, d.Name, d.Field, d.Reason, d.Message)
+}
+
+// EndpointKey is the Input.Endpoints key of one Service port.
+func EndpointKey(namespace, service string, port int32) string {
+	return fmt.Sprintf("%s/%s:%d", namespace, service, port)
+}
+
+// Limits lists what this emulation cannot do, for the README and for scenarios to skip.
+func Limits() []string {
+	return []string{
+		"header matches see only the first value of a repeated header (nginx $http_<name>)",
+		"header names must be letters, digits and '-'; nginx drops headers whose names contain '_'",
+		"an Exact header match on the empty string also matches a missing header",
+		"RegularExpression matches run on PCRE, not RE2; patterns are checked with Go's RE2 parser " +
+			"and anchored (full match), so RE2-only or PCRE-only syntax may behave differently",
+		"precedence counts the characters of a RegularExpression service or method as written",
+		"GRPCRoute filters (RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, " +
+			"ExtensionRef) and backendRef filters are not implemented: the rule is rendered " +
+			"without them and a Diagnostic says so",
+		"sessionPersistence is ignored (Diagnostic)",
+		"listener allowedRoutes selectors match only the Namespaces given in Input",
+		"HTTPS listeners terminate TLS only (no Passthrough); TLS and TCP listeners are not rendered",
+		"weights are rounded to 0.01% (nginx split_clients)",
+		"status conditions are not written back: Diagnostics stand in for them",
+		"the Ingress HTTP port speaks HTTP/1.1 only, like ingress-nginx: gRPC needs the TLS port",
+		"Ingress backend-protocol other than GRPC is proxied as HTTP/1.1, which gRPC backends reject",
+		"the Ingress ssl-redirect Location carries the local HTTPS port (ingress-nginx assumes 443)",
+		"a request is routed by its :authority; an SNI naming another host of the same port is not refused (no 421)",
+		"Ingress annotations honoured: backend-protocol, ssl-redirect, force-ssl-redirect, proxy-read-timeout, " +
+			"proxy-send-timeout, proxy-connect-timeout, proxy-body-size; others are ignored",
+	}
+}
+
+// objKey is "namespace/name".
+func objKey(namespace, name string) string {
+	return namespace + "/" + name
+}
+
+// listenKey is the Input.GatewayListen key of one listener.
+func listenKey(namespace, gateway, listener string) string {
+	return strings.Join([]string{namespace, gateway, listener}, "/")
+}
