@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -88,7 +89,10 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	step(stdout, "platform %s (%s)", name, why)
-	p, err := platforms.New(ctx, name, platforms.Options{StateDir: st.localDir(), ServerBinary: *server, Controller: *controller})
+	p, err := platforms.New(ctx, name, platforms.Options{
+		StateDir: st.localDir(), ServerBinary: *server, Controller: *controller,
+		RepoRoot: ".", Artifacts: "_artifacts",
+	})
 	if err != nil {
 		return err
 	}
@@ -99,18 +103,18 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
 			return nil
 		}
-		return cleanUp(p, err)
+		return cleanUp(p, st.dir, err)
 	}
 	if err := timedStep(stdout, fmt.Sprintf("apply %d objects", len(objs)), func() error { return p.Apply(ctx, objs) }); err != nil {
-		return cleanUp(p, err)
+		return cleanUp(p, st.dir, err)
 	}
 	ep := p.Endpoints()
 	ep.Platform = name
 	if err := timedStep(stdout, "entry points answer", func() error { return answer(ctx, ep) }); err != nil {
-		return cleanUp(p, err)
+		return cleanUp(p, st.dir, err)
 	}
 	if err := cluster.WriteEnv(st.dir, ep); err != nil {
-		return cleanUp(p, err)
+		return cleanUp(p, st.dir, err)
 	}
 	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile))
 	if *detach {
@@ -118,7 +122,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "press Ctrl-C to stop")
 	<-ctx.Done()
-	return cleanUp(p, nil)
+	return cleanUp(p, st.dir, nil)
 }
 
 func extraDirs(dirs []string) string {
@@ -129,13 +133,17 @@ func extraDirs(dirs []string) string {
 }
 
 // cleanUp tears the platform down after a failure or Ctrl-C, with a context of its own
-// because the command's is usually the one that was cancelled.
-func cleanUp(p interface{ Down(context.Context) error }, cause error) error {
+// because the command's is usually the one that was cancelled, and removes the env file.
+func cleanUp(p interface{ Down(context.Context) error }, dir string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := p.Down(ctx); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
+	if err := os.Remove(filepath.Join(dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
+	}
+	_ = os.Remove(dir) // only when empty
 	return cause
 }
 
