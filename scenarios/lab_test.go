@@ -267,6 +267,23 @@ func (s *scenario) add(name string, fn caseFunc) *scenario {
 	return s
 }
 
+// feature builds the e2e-framework feature; its last teardown prints the scenario's line.
 func (s *scenario) feature() *features.FeatureBuilder {
-	return s.rows.Build(s.name).WithLabel("suite", s.suite)
+	start := time.Now()
+	return s.rows.Build(s.name).WithLabel("suite", s.suite).
+		WithSetup("start "+s.name, func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
+			start = time.Now()
+			return ctx
+		}).
+		WithTeardown("summary of "+s.name, func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
+			counts := map[report.Result]int{}
+			for _, c := range rec.Cases() {
+				if c.Scenario == s.name {
+					counts[c.Result]++
+				}
+			}
+			progress("scenario %s: %d passed, %d failed, %d skipped (%s)", s.name,
+				counts[report.Passed], counts[report.Failed], counts[report.Skipped], time.Since(start).Round(time.Millisecond))
+			return ctx
+		})
 }
