@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// Verdicts in probe results.
+const (
+	verdictAllow = "allow"
+	verdictDeny  = "deny"
+)
+
+// probeResult is one JSON line of "grpclab-server probe":
+//
+//	{"target":"10.0.0.5:6379","tcp":"allow|deny","grpc":"SERVING|deny|<code>","detail":"…","ms":12}
+//
+// "deny" means the attempt timed out or was refused, as a NetworkPolicy
+// drop or reject looks. grpc is the health status (SERVING, NOT_SERVING…)
+// when the Check answered, else "deny", else the gRPC code name.
+type probeResult struct {
+	Target string `json:"target"`
+	TCP    string `json:"tcp"`
+	GRPC   string `json:"grpc"`
+	Detail string `json:"detail"`
+	MS     int64  `json:"ms"`
+}
+
+func runProbe(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("grpclab-server probe", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	timeout := fs.Duration("timeout", time.Second, "timeout of each TCP connect and each health check")
+	if err := fs.Parse(args); err != nil {
+		return usagef("probe: %w", err)
+	}
+	if *timeout <= 0 {
+		return usagef("probe: --timeout: must be positive, got %s", *timeout)
+	}
+	targets := fs.Args()
+	if len(targets) == 0 {
+		return usagef("probe: no TARGET given (want host:port...)")
+	}
+	for _, t := range targets {
+		if _, _, err := net.SplitHostPort(t); err != nil {
+			return usagef("probe: target %q: %w", t, err)
+		}
+	}
+	results := make([]probeResult, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() { results[i] = probe(ctx, t, *timeout) })
+	}
+	wg.Wait()
+	enc := json.NewEncoder(stdout)
+	for _, r := range results {
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("probe: write result: %w", err)
+		}
+	}
+	return nil
+}
+
+// probe runs the TCP connect and the health check of one target in parallel.
+func probe(ctx context.Context, target string, timeout time.Duration) probeResult {
+	start := time.Now()
+	var tcpVerdict, tcpDetail, grpcVerdict, grpcDetail string
+	var wg sync.WaitGroup
+	wg.Go(func() { tcpVerdict, tcpDetail = probeTCP(ctx, target, timeout) })
+	wg.Go(func() { grpcVerdict, grpcDetail = probeGRPC(ctx, target, timeout) })
+	wg.Wait()
+	detail := "tcp: " + tcpDetail + "; grpc: " + grpcDetail
+	return probeResult{Target: target, TCP: tcpVerdict, GRPC: grpcVerdict, Detail: detail, MS: time.Since(start).Milliseconds()}
+}
+
+func probeTCP(ctx context.Context, target string, timeout time.Duration) (verdict, detail string) {
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return verdictDeny, tcpReason(err)
+	}
+	conn.Close()
+	return verdictAllow, "connected"
+}
+
+func tcpReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	default:
+		return err.Error()
+	}
+}
+
+func probeGRPC(ctx context.Context, target string, timeout time.Duration) (verdict, detail string) {
+	conn, err := grpc.NewClient("passthrough:///"+target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return codes.Internal.String(), err.Error()
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+	if err == nil {
+		return resp.GetStatus().String(), "health answered"
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.DeadlineExceeded, codes.Unavailable:
+		return verdictDeny, st.Code().String() + ": " + st.Message()
+	default:
+		return st.Code().String(), st.Message()
+	}
+}
