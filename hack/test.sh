@@ -13,8 +13,8 @@ go vet ./...
 # The control-plane test runs the kind platform's apply step against a real kube-apiserver;
 # the first build takes minutes, later runs reuse the cached binary.
 step "kube-apiserver for the control-plane test"
-KUBE_APISERVER="$(hack/kube-apiserver.sh)"
-export KUBE_APISERVER
+GRPCLAB_KUBE_APISERVER="$(hack/kube-apiserver.sh | tail -n 1)"
+export GRPCLAB_KUBE_APISERVER
 
 step "go test (the scenarios run on the local platform; report in _artifacts/)"
 PLATFORM=local ARTIFACTS="${REPO_ROOT}/_artifacts" go test -count=1 ./...
