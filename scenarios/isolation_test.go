@@ -2,8 +2,11 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -68,6 +71,36 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 	}
+	// The L7 half: NetworkPolicy admits a connection, not a method.
+	for _, c := range []struct {
+		name, from string
+		tcp, call  string
+	}{
+		{"article policy: frontend reaches db at L3/L4, and alice's DeleteUser is PermissionDenied at L7", "frontend-0", "allow", "PermissionDenied"},
+		{"article policy: the excepted range never reaches db's interceptor", "excepted-0", "deny", "DeadlineExceeded"},
+	} {
+		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+			if plane == nil {
+				note("%v", unavailable)
+				t.Skipf("local data plane unavailable: %v", unavailable)
+			}
+			policies, err := policiesOf("networkpolicy/article")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := plane.Apply(ctx, policies); err != nil {
+				t.Fatal(err)
+			}
+			got, err := probeCall(ctx, plane, c.from, "db-0", deleteUser, alice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			note("tcp %s, %s: %s (%s)", got.TCP, deleteUser, got.Call, got.CallMessage)
+			if got.TCP != c.tcp || got.Call != c.call {
+				t.Fatalf("from %s: tcp %s, DeleteUser %s (%s); want tcp %s, DeleteUser %s", c.from, got.TCP, got.Call, got.CallMessage, c.tcp, c.call)
+			}
+		})
+	}
 	s.add("cluster data plane (Calico)", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		// Only platforms without a CNI list this case in Limits; on kind it would need prober
 		// pods, which are not written yet: say so rather than pass.
@@ -107,4 +140,42 @@ func leftoverErr(left []string) error {
 		return nil
 	}
 	return fmt.Errorf("left behind: %v", left)
+}
+
+// probeResult is the part of a `grpclab-server probe` line the L7 cases read.
+type probeResult struct {
+	TCP         string `json:"tcp"`
+	Call        string `json:"call"`
+	CallMessage string `json:"callMessage"`
+}
+
+// probeCall runs `grpclab-server probe --call` inside workload from's network namespace
+// against every port of workload to.
+func probeCall(ctx context.Context, plane *netns.Plane, from, to, method string, md []string) (probeResult, error) {
+	var r probeResult
+	var target string
+	for _, w := range reach.Lab() {
+		if w.Name == to && len(w.Ports) > 0 {
+			target = net.JoinHostPort(w.IP.String(), strconv.Itoa(int(w.Ports[0].Port)))
+		}
+	}
+	if target == "" {
+		return r, fmt.Errorf("no workload %s with a port", to)
+	}
+	args := []string{"probe", "--timeout", probeTimeout.String(), "--call", method}
+	for i := 0; i+1 < len(md); i += 2 {
+		args = append(args, "-H", md[i]+"="+md[i+1])
+	}
+	cmd, err := plane.Command(ctx, from, lab.serverBin, append(args, target)...)
+	if err != nil {
+		return r, err
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("probe from %s: %w", from, err)
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, fmt.Errorf("probe from %s: %q: %w", from, out, err)
+	}
+	return r, nil
 }

@@ -292,3 +292,31 @@ func TestBinaryProbe(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryProbeCall: --call reports the interceptor's answer for a method, the L7 half of
+// the isolation suite.
+func TestBinaryProbeCall(t *testing.T) {
+	addr, _ := startServer(t)
+	for _, c := range []struct {
+		md   []string
+		want string
+	}{
+		{[]string{"-H", "username=alice", "-H", "password=alice-password"}, "PermissionDenied"},
+		// admin passes the interceptor; the handler then refuses the empty username.
+		{[]string{"-H", "username=admin", "-H", "password=admin-password"}, "InvalidArgument"},
+		{nil, "Unauthenticated"},
+	} {
+		args := append([]string{"probe", "--timeout", "2s", "--call", "/com.example.User/DeleteUser"}, c.md...)
+		out, err := exec.Command(binary(t), append(args, addr)...).Output()
+		if err != nil {
+			t.Fatalf("probe %v: %v", c.md, err)
+		}
+		var r probeResult
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("probe output %q: %v", out, err)
+		}
+		if r.Call != c.want {
+			t.Errorf("DeleteUser with %v: call=%s (%s), want %s", c.md, r.Call, r.CallMessage, c.want)
+		}
+	}
+}

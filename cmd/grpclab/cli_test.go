@@ -98,7 +98,6 @@ func running(pid int, bin string) bool {
 	return strings.HasPrefix(string(cmdline), bin)
 }
 
-
 // assertNothingLeft checks that no process, port or file of the recorded platform remains.
 func assertNothingLeft(t *testing.T, dir string, r recorded) {
 	t.Helper()
