@@ -5,6 +5,8 @@ package cluster
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -58,4 +60,22 @@ type Limit struct {
 	// Scenario and Case name what is skipped ("" Case: the whole scenario).
 	Scenario, Case string
 	Reason         string
+}
+
+// Pod is a running pod of the server image, as the isolation suite models it.
+type Pod struct {
+	Namespace, Name string
+	Labels          map[string]string
+	NamespaceLabels map[string]string
+	IP              string
+	Ports           []corev1.ContainerPort
+}
+
+// PodExec is implemented by platforms whose own data plane enforces NetworkPolicy (kind
+// with Calico): the isolation suite probes from inside the pods themselves.
+type PodExec interface {
+	// Pods lists the ready pods of the server image in the namespaces.
+	Pods(ctx context.Context, namespaces ...string) ([]Pod, error)
+	// Exec runs command in the pod's server container and returns its standard output.
+	Exec(ctx context.Context, namespace, pod string, command ...string) ([]byte, error)
 }

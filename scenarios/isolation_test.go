@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/scenarios/reach"
@@ -27,14 +28,8 @@ var policyVariants = []string{"", "networkpolicy/article", "networkpolicy/defaul
 
 // policiesOf loads the NetworkPolicies of a variant from the manifest tree.
 func policiesOf(variant string) ([]*networkingv1.NetworkPolicy, error) {
-	if variant == "" {
-		return nil, nil
-	}
-	objs, err := manifests.Load(append(append([]string(nil), defaultVariants...), variant))
-	if err != nil {
-		return nil, err
-	}
-	return manifests.Of[*networkingv1.NetworkPolicy](objs), nil
+	objs, err := policyObjects(variant)
+	return manifests.Of[*networkingv1.NetworkPolicy](objs), err
 }
 
 // TestIsolation proves the L3/L4 half of the article's NetworkPolicy advice: for each policy
@@ -101,10 +96,13 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 	}
+	// Platforms without a CNI (local) list this case in Limits and skip it, with the reason.
 	s.add("cluster data plane (Calico)", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		// Only platforms without a CNI list this case in Limits; on kind it would need prober
-		// pods, which are not written yet: say so rather than pass.
-		skip(t, "probing the cluster's own data plane (prober pods on kind) is not implemented yet")
+		pe, ok := lab.platform.(cluster.PodExec)
+		if !ok {
+			skip(t, fmt.Sprintf("the %s platform cannot exec into its pods", lab.platform.Name()))
+		}
+		clusterTruthTables(ctx, t, note, pe)
 	})
 	f := s.feature().
 		Setup(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {

@@ -161,13 +161,12 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
-func TestEndpointsAndLimits(t *testing.T) {
+// TestEndpoints: a controller serves one entry point; the other stays empty, which is how
+// the scenarios know to skip its cases.
+func TestEndpoints(t *testing.T) {
 	gw, _ := New(WithController("envoy-gateway"))
 	if ep := gw.Endpoints(); ep.Gateway.Address != "127.0.0.1:50051" || ep.Ingress.Address != "" {
 		t.Errorf("envoy-gateway endpoints = %+v", ep)
-	}
-	if l := gw.Limits(); len(l) != 1 || l[0].Scenario != "ingress-nginx" {
-		t.Errorf("envoy-gateway limits = %+v", l)
 	}
 	in, _ := New(WithController("ingress-nginx"))
 	if ep := in.Endpoints(); ep.Ingress.Address != "127.0.0.1:8443" || ep.IngressHTTP.Address != "127.0.0.1:8080" || ep.Gateway.Address != "" {

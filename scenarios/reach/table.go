@@ -144,3 +144,17 @@ func Print(w io.Writer, expected, observed *Table, marks Marks) error {
 	}
 	return nil
 }
+
+// ObservedCell turns one probe answer (`grpclab-server probe`: tcp allow|deny, grpc SERVING|
+// deny|<code>) into a cell: Allow when the connection opened and the server answered its
+// health check, Deny when both timed out or were refused. Anything else is no clean verdict:
+// the server, not the policy, would be at fault, and the cell stays Unknown.
+func ObservedCell(tcp, grpc string) (Cell, bool) {
+	switch {
+	case tcp == "allow" && grpc == "SERVING":
+		return Allow, true
+	case tcp == "deny" && grpc == "deny":
+		return Deny, true
+	}
+	return Unknown, false
+}

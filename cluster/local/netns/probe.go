@@ -73,15 +73,13 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 			}
 			r.Source, r.Dest = a.src, t
 			all = append(all, r)
-			switch {
-			case r.TCP == "allow" && r.GRPC == "SERVING":
-				table.Set(a.src, t, reach.Allow)
-			case r.TCP == "deny" && r.GRPC == "deny":
-				table.Set(a.src, t, reach.Deny)
-			default:
+			cell, ok := reach.ObservedCell(r.TCP, r.GRPC)
+			if !ok {
 				// Leave the cell Unknown so the comparison fails, and say why.
 				problems = append(problems, fmt.Sprintf("from %s to %s: tcp %s but grpc %s (%s)", a.src, t, r.TCP, r.GRPC, r.Detail))
+				continue
 			}
+			table.Set(a.src, t, cell)
 		}
 	}
 	if len(problems) > 0 {
