@@ -37,6 +37,7 @@ commands:
   up      bring a platform up with the manifests and write .grpclab/env.json
   down    stop and remove everything up made
   status  show what runs and where the entry points are
+  bench   measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
 
 run 'grpclab <command> -h' for its flags`
 
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return down(ctx, args[1:], stdout, stderr)
 	case "status":
 		return status(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -73,46 +73,20 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		variants = defaultVariants
 	}
 
-	// Bad input stops here, before anything starts.
-	var objs []manifests.Object
-	err := timedStep(stdout, "load manifests "+strings.Join(variants, " + ")+extraDirs(dirs), func() error {
-		var err error
-		objs, err = manifests.Load(variants, dirs...)
-		return err
-	})
-	if err != nil {
-		return usageError{err}
-	}
-
-	name, why, err := platforms.Choose(ctx, *platform)
-	if err != nil {
-		return usageError{err}
-	}
-	step(stdout, "platform %s (%s)", name, why)
-	p, err := platforms.New(ctx, name, platforms.Options{
+	o := platforms.Options{
 		StateDir: st.localDir(), ServerBinary: *server, Controller: *controller,
 		RepoRoot: ".", Artifacts: "_artifacts",
-	})
+	}
+	p, name, err := bringUp(ctx, stdout, *platform, o, variants, dirs, st.dir)
+	if errors.Is(err, local.ErrAlreadyUp) {
+		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
+		return nil
+	}
 	if err != nil {
 		return err
-	}
-	manifests.SetGatewayClass(objs, platforms.GatewayClass(p))
-
-	if err := timedStep(stdout, name+" platform up", func() error { return p.Up(ctx) }); err != nil {
-		if errors.Is(err, local.ErrAlreadyUp) {
-			fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
-			return nil
-		}
-		return cleanUp(p, st.dir, err)
-	}
-	if err := timedStep(stdout, fmt.Sprintf("apply %d objects", len(objs)), func() error { return p.Apply(ctx, objs) }); err != nil {
-		return cleanUp(p, st.dir, err)
 	}
 	ep := p.Endpoints()
 	ep.Platform = name
-	if err := timedStep(stdout, "entry points answer", func() error { return answer(ctx, ep) }); err != nil {
-		return cleanUp(p, st.dir, err)
-	}
 	if err := cluster.WriteEnv(st.dir, ep); err != nil {
 		return cleanUp(p, st.dir, err)
 	}
@@ -123,6 +97,47 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "press Ctrl-C to stop")
 	<-ctx.Done()
 	return cleanUp(p, st.dir, nil)
+}
+
+// bringUp is the sequence `up` and `bench` share: load the manifests (bad input stops here,
+// before anything starts), choose and build the platform, bring it up, apply, and wait for
+// the entry points. On failure the platform is down again and envDir holds no env file;
+// when a platform already runs from the same state, ErrAlreadyUp comes back and nothing is
+// touched.
+func bringUp(ctx context.Context, stdout io.Writer, requested string, o platforms.Options, variants, dirs []string, envDir string) (cluster.Platform, string, error) {
+	var objs []manifests.Object
+	err := timedStep(stdout, "load manifests "+strings.Join(variants, " + ")+extraDirs(dirs), func() error {
+		var err error
+		objs, err = manifests.Load(variants, dirs...)
+		return err
+	})
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	name, why, err := platforms.Choose(ctx, requested)
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	step(stdout, "platform %s (%s)", name, why)
+	p, err := platforms.New(ctx, name, o)
+	if err != nil {
+		return nil, "", err
+	}
+	manifests.SetGatewayClass(objs, platforms.GatewayClass(p))
+	if err := timedStep(stdout, name+" platform up", func() error { return p.Up(ctx) }); err != nil {
+		if errors.Is(err, local.ErrAlreadyUp) {
+			return nil, "", err
+		}
+		return nil, "", cleanUp(p, envDir, err)
+	}
+	if err := timedStep(stdout, fmt.Sprintf("apply %d objects", len(objs)), func() error { return p.Apply(ctx, objs) }); err != nil {
+		return nil, "", cleanUp(p, envDir, err)
+	}
+	ep := p.Endpoints()
+	if err := timedStep(stdout, "entry points answer", func() error { return answer(ctx, ep) }); err != nil {
+		return nil, "", cleanUp(p, envDir, err)
+	}
+	return p, name, nil
 }
 
 func extraDirs(dirs []string) string {

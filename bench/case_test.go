@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/manifests"
+)
+
+// fakePlatform serves fixed entry points and pods.
+type fakePlatform struct {
+	ep   cluster.Endpoints
+	pods map[string][]string // "service:port" → addresses
+	err  error
+}
+
+func (f fakePlatform) Name() string                                     { return "fake" }
+func (f fakePlatform) Up(context.Context) error                         { return nil }
+func (f fakePlatform) Apply(context.Context, []manifests.Object) error  { return nil }
+func (f fakePlatform) Delete(context.Context, []manifests.Object) error { return nil }
+func (f fakePlatform) Endpoints() cluster.Endpoints                     { return f.ep }
+func (f fakePlatform) Versions() map[string]string                      { return nil }
+func (f fakePlatform) Limits() []cluster.Limit                          { return nil }
+func (f fakePlatform) Down(context.Context) error                       { return nil }
+func (f fakePlatform) Backends(_ context.Context, ns, svc string, port int32) ([]string, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.pods[svc+":"+strconv.Itoa(int(port))], nil
+}
+
+func TestRoutes(t *testing.T) {
+	pods := map[string][]string{
+		"bar-svc:50051":             {"127.0.0.1:1001", "127.0.0.1:1002"},
+		"foo-svc:50051":             {"127.0.0.1:2001"},
+		"go-grpc-greeter-server:80": {"127.0.0.1:3001"},
+	}
+	both := cluster.Endpoints{Gateway: cluster.Endpoint{Address: "127.0.0.1:443"}, Ingress: cluster.Endpoint{Address: "127.0.0.1:8443"}, CAFile: "/ca.crt"}
+	gatewayOnly := both
+	gatewayOnly.Ingress.Address = ""
+	tests := []struct {
+		name        string
+		p           fakePlatform
+		routes      int
+		skipped     int
+		errContains string
+	}{
+		{name: "gateway and ingress", p: fakePlatform{ep: both, pods: pods}, routes: 12},
+		{name: "a gateway-only controller", p: fakePlatform{ep: gatewayOnly, pods: pods}, routes: 6, skipped: 3},
+		{name: "no entry point", p: fakePlatform{pods: pods}, skipped: 6, errContains: "neither a Gateway nor an Ingress"},
+		{name: "no ready pod", p: fakePlatform{ep: both, pods: map[string][]string{}}, errContains: "default/bar-svc port 50051: no ready pod"},
+		{name: "backends fail", p: fakePlatform{ep: both, err: errors.New("port-forward refused")}, errContains: "default/bar-svc port 50051: port-forward refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes, skipped, err := Routes(context.Background(), tt.p)
+			if tt.errContains != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errContains) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.errContains)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(routes) != tt.routes || len(skipped) != tt.skipped {
+				t.Fatalf("%d routes, %d skipped (%q), want %d and %d", len(routes), len(skipped), skipped, tt.routes, tt.skipped)
+			}
+			for _, r := range routes {
+				switch r.Path {
+				case Direct:
+					if !r.Target.Plaintext || r.Target.Host != "" || !strings.HasPrefix(r.Target.Address, "127.0.0.1:") {
+						t.Errorf("%s direct→%s: target %+v, want plaintext to a pod", r.Method.Name, r.Backend, r.Target)
+					}
+				case Gateway:
+					wantHost := BarHost
+					if r.Method.Name == Login.Name {
+						wantHost = FooHost // only foo.example.com routes Login
+					}
+					if r.Target.Host != wantHost || r.Target.Plaintext || r.Target.CAFile != "/ca.crt" || r.Target.Address != "127.0.0.1:443" {
+						t.Errorf("%s through the gateway: target %+v, want TLS to %s as %s", r.Method.Name, r.Target, "127.0.0.1:443", wantHost)
+					}
+				case Ingress:
+					if r.Target.Host != IngressHost || r.Backend != "go-grpc-greeter-server" || r.Target.Address != "127.0.0.1:8443" {
+						t.Errorf("%s through the ingress: %+v, want %s to go-grpc-greeter-server", r.Method.Name, r, IngressHost)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPlan(t *testing.T) {
+	routes := []Route{
+		{Method: SayHello, Path: Direct, Backend: "bar-svc"},
+		{Method: Login, Path: Gateway, Backend: "foo-svc"},
+		{Method: SayHelloStream, Path: Gateway, Backend: "bar-svc"},
+	}
+	cases := Plan(routes, []int{1, 8})
+	count := map[string]int{}
+	for _, c := range cases {
+		count[c.Tool+" "+string(c.Conn)]++
+		if c.Tool == ToolClient && c.Method != SayHello.Name {
+			t.Errorf("client case for %s: the client measures unary SayHello only", c.Method)
+		}
+	}
+	// ghz: 3 routes × 2 concurrencies; client: 1 SayHello route × 2 × shared and per-call.
+	want := map[string]int{"ghz shared": 6, "client shared": 2, "client per-call": 2}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%d %s cases, want %d (all: %v)", count[k], k, n, count)
+		}
+	}
+	// A route's cases are adjacent, so compared figures are measured close in time.
+	if cases[0].Tool != ToolGHZ || cases[1].Tool != ToolClient || cases[1].Conn != Shared || cases[2].Conn != PerCall {
+		t.Errorf("first cases %s, %s, %s: want ghz, client shared, client per-call on one route", cases[0].Name(), cases[1].Name(), cases[2].Name())
+	}
+}
