@@ -348,7 +348,7 @@ func (p *Platform) reconcilePods(ctx context.Context) error {
 			if running[t.namespace+"/"+pod] {
 				continue
 			}
-			args, env, err := t.command(i)
+			args, env, err := t.command(i, p.dir)
 			if err != nil {
 				return err
 			}
@@ -559,7 +559,13 @@ func (p *Platform) Down(ctx context.Context) error {
 }
 
 // Down stops whatever a platform started from dir, also after a crash half way through `up`.
-func Down(ctx context.Context, dir string) error { return down(ctx, dir) }
+func Down(ctx context.Context, dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("local platform state dir %s: %w", dir, err)
+	}
+	return down(ctx, abs)
+}
 
 func down(ctx context.Context, dir string) error {
 	st, err := readState(dir)
@@ -570,15 +576,19 @@ func down(ctx context.Context, dir string) error {
 	if err := nginxconf.Stop(ctx, dir); err != nil {
 		errs = append(errs, fmt.Errorf("stop nginx: %w", err))
 	}
+	known := map[int]bool{}
 	if st != nil {
 		var wg sync.WaitGroup
 		perr := make([]error, len(st.Processes))
 		for i, pr := range st.Processes {
+			known[pr.PID] = true
 			wg.Go(func() { perr[i] = stop(ctx, pr.PID, pr.Binary) })
 		}
 		wg.Wait()
 		errs = append(errs, perr...)
 	}
+	// A process started just before a crash may never have reached the state file.
+	errs = append(errs, stopStrays(ctx, dir, known))
 	if err := errors.Join(errs...); err != nil {
 		return err // keep the state: a second `down` can retry
 	}

@@ -73,7 +73,7 @@ func (t *podTemplate) podName(i int) string { return fmt.Sprintf("%s-%d", t.depl
 // command returns the arguments and environment of replica i. The container's args pass
 // through; a last --addr puts the replica on a free loopback port (the flag package keeps the
 // last value), which it then prints.
-func (t *podTemplate) command(i int) (args, env []string, err error) {
+func (t *podTemplate) command(i int, stateDir string) (args, env []string, err error) {
 	c := t.container
 	if len(c.Command) > 0 && !strings.HasSuffix(c.Command[0], "grpclab-server") {
 		return nil, nil, fmt.Errorf("deployment %s/%s container %s: command %q is not grpclab-server", t.namespace, t.deployment, c.Name, c.Command[0])
@@ -85,7 +85,7 @@ func (t *podTemplate) command(i int) (args, env []string, err error) {
 	args = append(args, "--addr=127.0.0.1:0")
 
 	pod := t.podName(i)
-	env = []string{"PATH=/usr/bin:/bin", "POD_NAME=" + pod, "POD_NAMESPACE=" + t.namespace}
+	env = []string{"PATH=/usr/bin:/bin", "POD_NAME=" + pod, "POD_NAMESPACE=" + t.namespace, stateEnv + "=" + stateDir}
 	for j, e := range c.Env {
 		switch {
 		case e.ValueFrom == nil:

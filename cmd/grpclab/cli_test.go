@@ -126,6 +126,18 @@ func assertNothingLeft(t *testing.T, dir string, r recorded) {
 			t.Errorf("%s still accepts connections", a)
 		}
 	}
+	// Also the processes the state never recorded (a crash between start and record): every
+	// process the platform starts carries its state directory in its environment.
+	marker := []byte("GRPCLAB_LOCAL_STATE=" + filepath.Join(dir, ".grpclab", "local") + "\x00")
+	procs, _ := os.ReadDir("/proc")
+	for _, e := range procs {
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(append(env, 0), marker) {
+			if pid, _ := strconv.Atoi(e.Name()); running(pid, "") {
+				t.Errorf("pid %s of this platform still runs", e.Name())
+			}
+		}
+	}
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 		t.Errorf("files left in %s: %v %v", dir, entries, err)
 	}
