@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,12 +14,9 @@ import (
 )
 
 func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("grpclab down", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var st stateFlags
-	st.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	st, err := parseStateFlags("down", args, stderr)
+	if err != nil {
+		return err
 	}
 	// The env file says which platform is up; without one, only local state can be left over
 	// (a crash before the env file was written), and local.Down finds it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,12 +11,9 @@ import (
 )
 
 func status(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("grpclab status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var st stateFlags
-	st.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	st, err := parseStateFlags("status", args, stderr)
+	if err != nil {
+		return err
 	}
 	ep, err := cluster.ReadEnv(st.dir)
 	if err != nil {

@@ -34,6 +34,21 @@ func (s *stateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dir, "state-dir", ".grpclab", "where the platform keeps its state and env.json")
 }
 
+// parseStateFlags parses the arguments of a command that takes only --state-dir.
+func parseStateFlags(command string, args []string, stderr io.Writer) (stateFlags, error) {
+	fs := flag.NewFlagSet("grpclab "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var st stateFlags
+	st.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return st, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return st, usageError{fmt.Errorf("%s: unexpected argument %q", command, fs.Arg(0))}
+	}
+	return st, nil
+}
+
 func (s *stateFlags) localDir() string { return filepath.Join(s.dir, "local") }
 
 func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
