@@ -4,6 +4,7 @@
 # ghz, takes the platform down and writes _artifacts/bench/ (bench.json, bench.md, plots).
 # Extra flags for `grpclab bench` go in BENCH_FLAGS, e.g. BENCH_FLAGS="--duration 2s".
 set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PLATFORM="${PLATFORM:-}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds bin/grpclab and bin/grpclab-server (static, no cgo).
 set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "build bin/grpclab bin/grpclab-server"

@@ -3,6 +3,7 @@
 # _artifacts/report.md. PLATFORM=kind|local (default: kind when a Docker daemon answers,
 # else local); CONTROLLER=envoy-gateway|nginx-gateway-fabric|ingress-nginx for kind.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PLATFORM="${PLATFORM:-}"

@@ -10,6 +10,7 @@
 # Cold: about 8 minutes on a 2-core machine. Warm: prints the cached path in a second.
 # Prints the binary's path as its last line of stdout; progress goes to stderr.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # One pin: the Kubernetes release whose staging modules match go.mod's k8s.io/* v0.37.2.

@@ -2,6 +2,7 @@
 # Unit and integration tests, including the whole scenario suite on the local platform.
 # Runs as root on Debian after .ci/run has installed nginx, nftables, iproute2 and etcd.
 set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "verify the generated protobuf code is current"

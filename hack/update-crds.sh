@@ -5,6 +5,7 @@
 # the copies drift from the module go.mod pins; run this after changing that pin.
 set -o errexit -o nounset -o pipefail
 
+# shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 module_dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
