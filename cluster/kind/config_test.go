@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
 
 	"github.com/grpclab/grpclab/cluster/kind/addon"
+	"github.com/grpclab/grpclab/manifests"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -171,5 +173,27 @@ func TestEndpoints(t *testing.T) {
 	in, _ := New(WithController("ingress-nginx"))
 	if ep := in.Endpoints(); ep.Ingress.Address != "127.0.0.1:8443" || ep.IngressHTTP.Address != "127.0.0.1:8080" || ep.Gateway.Address != "" {
 		t.Errorf("ingress-nginx endpoints = %+v", ep)
+	}
+}
+
+// TestServedDropsGatewayAPIForIngressOnly: ingress-nginx has no Gateway API CRDs, so the
+// Gateway API objects are not applied; a Gateway API controller gets everything.
+func TestServedDropsGatewayAPIForIngressOnly(t *testing.T) {
+	objs, err := manifests.Load([]string{"base", "gateway-api", "ingress-nginx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := New(WithController("ingress-nginx"))
+	for _, o := range in.served(objs) {
+		if g := o.GetObjectKind().GroupVersionKind().Group; g == gatewayv1.GroupName {
+			t.Errorf("ingress-nginx would apply %s %s", o.GetObjectKind().GroupVersionKind().Kind, o.GetName())
+		}
+	}
+	if n := len(in.served(objs)); n == len(objs) || n == 0 {
+		t.Errorf("ingress-nginx applies %d of %d objects", n, len(objs))
+	}
+	gw, _ := New(WithController("envoy-gateway"))
+	if n := len(gw.served(objs)); n != len(objs) {
+		t.Errorf("envoy-gateway applies %d of %d objects", n, len(objs))
 	}
 }

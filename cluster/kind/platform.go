@@ -309,9 +309,8 @@ func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
 	if p.applier == nil {
 		return errors.New("kind platform: apply before up")
 	}
-	if p.controller.GatewayClass != "" {
-		manifests.SetGatewayClass(objs, p.controller.GatewayClass)
-	}
+	objs = p.served(objs)
+	manifests.SetGatewayClass(objs, p.controller.GatewayClass)
 	var secrets []*corev1.Secret
 	if p.secrets != nil {
 		var err error
@@ -333,12 +332,34 @@ func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
 	})
 }
 
+// served drops the Gateway API objects when the controller serves only Ingress
+// (ingress-nginx): their CRDs are not installed then, and nothing would program them. The
+// scenarios skip the Gateway's cases because Endpoints leaves it empty.
+func (p *Platform) served(objs []manifests.Object) []manifests.Object {
+	if p.controller.GatewayClass != "" {
+		return objs
+	}
+	var out []manifests.Object
+	dropped := 0
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Group == gatewayv1.GroupName {
+			dropped++
+			continue
+		}
+		out = append(out, o)
+	}
+	if dropped > 0 {
+		p.log.Info(fmt.Sprintf("%s serves no Gateway API: %d Gateway API objects not applied", p.controller.Name, dropped))
+	}
+	return out
+}
+
 // Delete removes the objects; missing ones are not an error.
 func (p *Platform) Delete(ctx context.Context, objs []manifests.Object) error {
 	if p.applier == nil {
 		return errors.New("kind platform: delete before up")
 	}
-	items, err := Items(objs, nil)
+	items, err := Items(p.served(objs), nil)
 	if err != nil {
 		return fmt.Errorf("kind platform: %w", err)
 	}
