@@ -16,7 +16,6 @@ import (
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/manifests"
-	"github.com/grpclab/grpclab/scenarios/reach"
 )
 
 // probeTimeout is how long a probe waits before it calls a connection denied.
@@ -72,7 +71,7 @@ func TestIsolation(t *testing.T) {
 		tcp, call  string
 	}{
 		{"article policy: frontend reaches db at L3/L4, and alice's DeleteUser is PermissionDenied at L7", "frontend-0", "allow", "PermissionDenied"},
-		{"article policy: the excepted range never reaches db's interceptor", "excepted-0", "deny", "DeadlineExceeded"},
+		{"article policy: the excepted range never reaches db's interceptor", "client-0", "deny", "DeadlineExceeded"},
 	} {
 		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			if plane == nil {
@@ -109,8 +108,11 @@ func TestIsolation(t *testing.T) {
 			if unavailable = netns.Available(); unavailable != nil {
 				return ctx
 			}
-			var err error
-			plane, err = netns.Start(ctx, netns.Config{Server: lab.serverBin, Workloads: reach.Lab()})
+			workloads, err := localWorkloads()
+			if err != nil {
+				t.Fatal(err)
+			}
+			plane, err = netns.Start(ctx, netns.Config{Server: lab.serverBin, Workloads: workloads})
 			if err != nil {
 				t.Fatalf("start the local data plane: %v", err)
 			}
@@ -152,7 +154,11 @@ type probeResult struct {
 func probeCall(ctx context.Context, plane *netns.Plane, from, to, method string, md []string) (probeResult, error) {
 	var r probeResult
 	var target string
-	for _, w := range reach.Lab() {
+	workloads, err := localWorkloads()
+	if err != nil {
+		return r, err
+	}
+	for _, w := range workloads {
 		if w.Name == to && len(w.Ports) > 0 {
 			target = net.JoinHostPort(w.IP.String(), strconv.Itoa(int(w.Ports[0].Port)))
 		}
