@@ -92,6 +92,15 @@ func NewCA() (*CA, error) {
 	}, nil
 }
 
+// Issue signs a leaf for hosts (DNS names or addresses), for callers outside the manifests:
+// tests and tools that need a server certificate this CA vouches for.
+func (ca *CA) Issue(hosts ...string) (Cert, error) {
+	if ca == nil || ca.cert == nil || ca.key == nil {
+		return Cert{}, errors.New("issue certificate: no CA (use NewCA)")
+	}
+	return leaf(ca.cert, ca.key, manifests.TLSSecret{Hosts: hosts}, time.Now())
+}
+
 // Generate makes a fresh CA and a leaf for every Secret a Gateway listener certificateRef or an
 // Ingress tls secretName references, with SANs from the hosts that use it (see manifests.TLSSecrets).
 // Run manifests.Validate first: references it rejects are not generated.

@@ -225,3 +225,32 @@ func TestGenerateWithCAKeepsTheCA(t *testing.T) {
 		t.Error("GenerateWithCA accepted an empty CA")
 	}
 }
+
+func TestIssue(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue("svc.example.com", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	block, _ := pem.Decode(leaf.CertPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"svc.example.com", "127.0.0.1"} {
+		if _, err := cert.Verify(x509.VerifyOptions{DNSName: host, Roots: pool}); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{DNSName: "other.example.com", Roots: pool}); err == nil {
+		t.Error("the leaf verifies for a host it was not issued for")
+	}
+	if _, err := (&CA{}).Issue("x"); err == nil {
+		t.Error("a CA without a key issued a certificate")
+	}
+}
