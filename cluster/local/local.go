@@ -192,11 +192,10 @@ func (p *Platform) Up(ctx context.Context) error {
 		return fmt.Errorf("local platform CA: %w", err)
 	}
 	p.ca = ca
-	p.caFile = filepath.Join(p.dir, "certs", "ca.crt")
+	p.caFile = filepath.Join(p.dir, "certs", certs.CAFile)
 	if err := os.WriteFile(p.caFile, ca.CertPEM, 0o644); err != nil {
 		return fmt.Errorf("write CA: %w", err)
 	}
-	p.st.NginxStarted = true
 	if err := p.st.write(p.dir); err != nil {
 		return err
 	}

@@ -15,11 +15,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-)
 
-// listeningPrefix starts the one line grpclab-server prints on stdout once it listens:
-// "grpclab-server listening on 127.0.0.1:40123".
-const listeningPrefix = "grpclab-server listening on "
+	"github.com/grpclab/grpclab/services/serve"
+)
 
 // startTimeout bounds how long a replica may take to listen and report SERVING.
 const startTimeout = 15 * time.Second
@@ -101,7 +99,7 @@ func listeningAddr(logPath string) (string, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), listeningPrefix); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), serve.ListeningPrefix); ok {
 			return strings.TrimSpace(rest), nil
 		}
 	}

@@ -13,13 +13,12 @@ import (
 // `grpclab down` in another process, or after a crash half way through `up`, finds everything.
 type state struct {
 	// Ports are the local addresses nginx listens on, stable for the platform's life.
-	Ingress      string            `json:"ingress"`
-	IngressHTTP  string            `json:"ingressHTTP"`
-	Admin        string            `json:"admin"`
-	Listeners    map[string]string `json:"listeners"` // "ns/gateway/listener" → address
-	Generation   int               `json:"generation"`
-	Processes    []process         `json:"processes"`
-	NginxStarted bool              `json:"nginxStarted"`
+	Ingress     string            `json:"ingress"`
+	IngressHTTP string            `json:"ingressHTTP"`
+	Admin       string            `json:"admin"`
+	Listeners   map[string]string `json:"listeners"` // "ns/gateway/listener" → address
+	Generation  int               `json:"generation"`
+	Processes   []process         `json:"processes"`
 }
 
 // process is one emulated pod: a grpclab-server process.

@@ -18,12 +18,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
-)
 
-// Header names the server sets on every response (see services/).
-const (
-	HeaderServedBy          = "x-served-by"
-	HeaderTransportSecurity = "x-transport-security"
+	"github.com/grpclab/grpclab/services/interceptor"
 )
 
 // Target is an entry point dialled as a host.
@@ -116,10 +112,10 @@ func Unary(ctx context.Context, conn *grpc.ClientConn, method string, md ...stri
 func resultOf(err error, header metadata.MD) Result {
 	st, _ := status.FromError(err)
 	r := Result{Code: st.Code(), Message: st.Message(), Header: header}
-	if v := header.Get(HeaderServedBy); len(v) > 0 {
+	if v := header.Get(interceptor.HeaderServedBy); len(v) > 0 {
 		r.ServedBy = v[0]
 	}
-	if v := header.Get(HeaderTransportSecurity); len(v) > 0 {
+	if v := header.Get(interceptor.HeaderTransportSecurity); len(v) > 0 {
 		r.Transport = v[0]
 	}
 	if err != nil && st == nil {
