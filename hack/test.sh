@@ -18,7 +18,20 @@ GRPCLAB_KUBE_APISERVER="$(hack/kube-apiserver.sh | tail -n 1)"
 export GRPCLAB_KUBE_APISERVER
 
 step "go test (the scenarios run on the local platform; report in _artifacts/)"
-PLATFORM=local ARTIFACTS="${REPO_ROOT}/_artifacts" go test -count=1 ./...
+# -v goes to a log so that every skipped test can be listed with its reason: a skip is never
+# silently counted as a pass.
+mkdir -p _artifacts
+status=0
+PLATFORM=local ARTIFACTS="${REPO_ROOT}/_artifacts" go test -count=1 -v ./... >_artifacts/go-test.log 2>&1 || status=$?
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' _artifacts/go-test.log | grep -v -- '--- PASS' || true
+skips=$(grep -cE '^\s*--- SKIP' _artifacts/go-test.log || true)
+step "${skips} tests skipped (full log: _artifacts/go-test.log)"
+grep -E -A1 '^\s*--- SKIP' _artifacts/go-test.log | grep -v -- '^--$' || true
+if [[ ${status} -ne 0 ]]; then
+  grep -E -B2 -A30 '^\s*--- FAIL' _artifacts/go-test.log || tail -n 100 _artifacts/go-test.log
+  step "go test failed (exit ${status}); see _artifacts/go-test.log"
+  exit "${status}"
+fi
 
 step "go test -race ./services/..."
 go test -count=1 -race ./services/...
