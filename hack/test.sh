@@ -23,10 +23,10 @@ step "go test (the scenarios run on the local platform; report in _artifacts/)"
 mkdir -p _artifacts
 status=0
 PLATFORM=local ARTIFACTS="${REPO_ROOT}/_artifacts" go test -count=1 -v ./... >_artifacts/go-test.log 2>&1 || status=$?
-grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' _artifacts/go-test.log | grep -v -- '--- PASS' || true
+grep -E '^(ok|FAIL|panic:)|^\s*--- FAIL' _artifacts/go-test.log || true
 skips=$(grep -cE '^\s*--- SKIP' _artifacts/go-test.log || true)
-step "${skips} tests skipped (full log: _artifacts/go-test.log)"
-grep -E -A1 '^\s*--- SKIP' _artifacts/go-test.log | grep -v -- '^--$' || true
+step "${skips} tests skipped, each with its reason (scenario cases: _artifacts/report.md; full log: _artifacts/go-test.log)"
+grep -E -B1 '^\s*--- SKIP' _artifacts/go-test.log | grep -v -- '^--$' || true
 if [[ ${status} -ne 0 ]]; then
   grep -E -B2 -A30 '^\s*--- FAIL' _artifacts/go-test.log || tail -n 100 _artifacts/go-test.log
   step "go test failed (exit ${status}); see _artifacts/go-test.log"
