@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/grpclab/grpclab/cluster/certs"
+	"github.com/grpclab/grpclab/images"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -46,7 +47,7 @@ func kubeAPIServer() (string, error) {
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	p := filepath.Join(cache, "grpclab", "kube-apiserver-v1.37.2", "kube-apiserver")
+	p := filepath.Join(cache, "grpclab", "kubernetes-"+images.Pin("KUBERNETES_VERSION"), "bin", "kube-apiserver")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("no kube-apiserver at %s: run hack/kube-apiserver.sh (about 8 minutes cold) or set GRPCLAB_KUBE_APISERVER", p)
 	}

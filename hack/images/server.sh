@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Makes the grpclab-server image, grpclab/grpclab-server:dev, from the static binary that
+# hack/build.sh builds, without the Dockerfile's base images (which need a registry): the binary
+# on an empty root, non-root, the same entrypoint as the Dockerfile. Prints the reference.
+set -o errexit -o nounset -o pipefail
+# shellcheck source=hack/images/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need_cmd docker docker.io
+REF=grpclab/grpclab-server:dev
+hack/build.sh >&2
+LABEL=$(fingerprint "${BASH_SOURCE[0]}" bin/grpclab-server)
+if image_present "${REF}" "${LABEL}"; then
+	step "server image ${REF} present" >&2
+	echo "${REF}"
+	exit 0
+fi
+root=$(mktemp -d)
+trap 'rm -rf "${root}"' EXIT
+mkdir -p "${root}/etc" "${root}/tmp"
+chmod 1777 "${root}/tmp"
+install -m 0755 bin/grpclab-server "${root}/grpclab-server"
+echo 'nonroot:x:65532:65532:nonroot:/:/bin/false' >"${root}/etc/passwd"
+timed "image ${REF}" import_image "${REF}" "${LABEL}" "${root}" \
+	--change 'USER 65532:65532' --change 'EXPOSE 50051' --change 'ENTRYPOINT ["/grpclab-server"]' >&2
+echo "${REF}"
