@@ -112,3 +112,22 @@ func (v *crdValidator) validate(ctx context.Context, u map[string]any) field.Err
 	}
 	return errs
 }
+
+// GatewayAPICRDs returns the embedded standard-channel Gateway API files (the CRDs and the
+// safe-upgrades ValidatingAdmissionPolicy), keyed by file name, for installing on a cluster:
+// the same YAML as the release's standard-install.yaml, without fetching it.
+func GatewayAPICRDs() (map[string][]byte, error) {
+	files, err := fs.Glob(crdFS, "crds/*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("list embedded crds: %w", err)
+	}
+	out := make(map[string][]byte, len(files))
+	for _, name := range files {
+		data, err := crdFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		out[name] = data
+	}
+	return out, nil
+}

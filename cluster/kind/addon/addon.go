@@ -24,6 +24,8 @@ const (
 	ApplyURL Action = "apply-url"
 	// ApplyEmbedded server-side applies an embedded YAML file of this package.
 	ApplyEmbedded Action = "apply-embedded"
+	// ApplyGatewayAPICRDs server-side applies the Gateway API CRDs package manifests embeds.
+	ApplyGatewayAPICRDs Action = "apply-gateway-api-crds"
 	// WaitCondition waits until every matching object reports a condition True.
 	WaitCondition Action = "wait"
 )
@@ -74,6 +76,10 @@ func (s Step) String() string {
 		return "wait  " + s.Wait.String()
 	case ApplyEmbedded:
 		return "apply embedded:" + s.Source
+	case ApplyGatewayAPICRDs:
+		return "apply the Gateway API CRDs embedded in " + s.Source
+	case WriteCNIConfig:
+		return "write the CNI config " + s.Source + " on every node"
 	default:
 		out := "apply " + s.Source
 		if s.SkipGatewayAPICRDs {
@@ -92,7 +98,25 @@ type Addon struct {
 	GatewayClass string
 	// IngressClass is the class the controller serves; "" for Gateway API controllers.
 	IngressClass string
-	Steps        []Step
+	// IngressPorts are the node ports the Ingress entry point listens on, which the kind
+	// config maps to the host (ingress-nginx: hostPorts 443/80; Traefik: NodePorts).
+	IngressPorts IngressPorts
+	// Images are the container images the addon's manifests run. On a cluster that can
+	// pull, they are pulled; on the hermetic cluster (no registry) the platform loads the
+	// locally built image of each into the nodes and rewrites the manifests to run it.
+	Images []Image
+	Steps  []Step
+}
+
+// IngressPorts are node ports of an Ingress controller's TLS and plaintext entry points.
+type IngressPorts struct{ HTTPS, HTTP int32 }
+
+// Image is one container image an addon runs, under its upstream reference and under the
+// name `make images` gives the copy it builds here (images/pins.env); Built is "" when the
+// image cannot be built here (the addon then needs a registry).
+type Image struct {
+	Upstream string
+	Built    string
 }
 
 // Plan prints the ordered steps, one a line, with the addon's pin on the first.
@@ -137,6 +161,7 @@ var controllers = map[string]Addon{
 	EnvoyGateway.Name:       EnvoyGateway,
 	NGINXGatewayFabric.Name: NGINXGatewayFabric,
 	IngressNGINX.Name:       IngressNGINX,
+	Traefik.Name:            Traefik,
 }
 
 // Common resources the waits name.

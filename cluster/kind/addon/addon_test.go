@@ -2,18 +2,22 @@ package addon
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 func TestPlanGolden(t *testing.T) {
-	all := []Addon{Calico, GatewayAPI, EnvoyGateway, NGINXGatewayFabric, IngressNGINX}
+	all := []Addon{Calico, KubeRouter, GatewayAPI, EnvoyGateway, NGINXGatewayFabric, IngressNGINX, Traefik}
 	for _, a := range all {
 		t.Run(a.Name, func(t *testing.T) {
 			path := filepath.Join("testdata", a.Name+".plan.golden")
@@ -37,7 +41,7 @@ func TestPlanGolden(t *testing.T) {
 
 // Every remote source carries the addon's pinned version, so nothing floats.
 func TestPlanSourcesArePinned(t *testing.T) {
-	for _, a := range []Addon{Calico, GatewayAPI, EnvoyGateway, NGINXGatewayFabric, IngressNGINX} {
+	for _, a := range []Addon{Calico, KubeRouter, GatewayAPI, EnvoyGateway, NGINXGatewayFabric, IngressNGINX, Traefik} {
 		if len(a.Steps) == 0 {
 			t.Errorf("%s has no steps", a.Name)
 		}
@@ -55,6 +59,11 @@ func TestPlanSourcesArePinned(t *testing.T) {
 				}
 				if err := decodes(data); err != nil {
 					t.Errorf("%s step %d: embedded %s: %v", a.Name, i+1, s.Source, err)
+				}
+			case ApplyGatewayAPICRDs:
+			case WriteCNIConfig:
+				if !strings.HasPrefix(s.Source, "/etc/cni/net.d/") {
+					t.Errorf("%s step %d: CNI config %s outside /etc/cni/net.d", a.Name, i+1, s.Source)
 				}
 			case WaitCondition:
 				if s.Wait == nil || s.Wait.Condition == "" || s.Wait.Resource.Resource == "" {
@@ -106,8 +115,84 @@ func TestEmbeddedAgreesWithPins(t *testing.T) {
 	}
 }
 
+// traefik.yaml restates what addon.Traefik says: the image (the pin), the node ports the kind
+// config maps, an entry point on the Gateway listener's port, and the two classes.
+func TestTraefikManifestAgreesWithAddon(t *testing.T) {
+	data, err := Embedded("traefik.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		dep          *appsv1.Deployment
+		svc          *corev1.Service
+		ingressClass *networkingv1.IngressClass
+		gatewayClass map[string]any
+	)
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		var head struct{ Kind string }
+		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+			t.Fatal(err)
+		}
+		var into any
+		switch head.Kind {
+		case "Deployment":
+			dep = &appsv1.Deployment{}
+			into = dep
+		case "Service":
+			svc = &corev1.Service{}
+			into = svc
+		case "IngressClass":
+			ingressClass = &networkingv1.IngressClass{}
+			into = ingressClass
+		case "GatewayClass":
+			into = &gatewayClass
+		default:
+			continue
+		}
+		if err := yaml.Unmarshal([]byte(doc), into); err != nil {
+			t.Fatalf("%s: %v", head.Kind, err)
+		}
+	}
+	if dep == nil || svc == nil || ingressClass == nil || gatewayClass == nil {
+		t.Fatal("traefik.yaml lacks a Deployment, Service, IngressClass or GatewayClass")
+	}
+
+	if w := Traefik.Steps[1].Wait; w == nil || dep.Namespace != w.Namespace || dep.Name != w.Name {
+		t.Errorf("Deployment %s/%s is not the one the plan waits for (%v)", dep.Namespace, dep.Name, w)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	if c.Image != Traefik.Images[0].Upstream {
+		t.Errorf("Deployment image %s, want %s (images/pins.env TRAEFIK_VERSION)", c.Image, Traefik.Images[0].Upstream)
+	}
+	// Traefik's Gateway provider serves a listener on the entry point with the listener's port.
+	if ep := fmt.Sprintf(".address=:%d", GatewayListenerPort); !strings.Contains(strings.Join(c.Args, " "), ep) {
+		t.Errorf("no entry point listens on the Gateway listener port %d", GatewayListenerPort)
+	}
+
+	nodePorts := map[int32]int32{} // nodePort → port
+	for _, p := range svc.Spec.Ports {
+		nodePorts[p.NodePort] = p.Port
+	}
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || nodePorts[GatewayNodePort] != GatewayListenerPort {
+		t.Errorf("Service %s is not a NodePort with %d for port %d", svc.Name, GatewayNodePort, GatewayListenerPort)
+	}
+	for _, np := range []int32{Traefik.IngressPorts.HTTPS, Traefik.IngressPorts.HTTP} {
+		if _, ok := nodePorts[np]; !ok {
+			t.Errorf("Service %s has no nodePort %d (IngressPorts)", svc.Name, np)
+		}
+	}
+
+	if ingressClass.Name != Traefik.IngressClass {
+		t.Errorf("IngressClass %s, want %s", ingressClass.Name, Traefik.IngressClass)
+	}
+	meta, _ := gatewayClass["metadata"].(map[string]any)
+	if meta["name"] != Traefik.GatewayClass {
+		t.Errorf("GatewayClass %v, want %s", meta["name"], Traefik.GatewayClass)
+	}
+}
+
 func TestControllerLookup(t *testing.T) {
-	if got := strings.Join(Controllers(), ","); got != "envoy-gateway,ingress-nginx,nginx-gateway-fabric" {
+	if got := strings.Join(Controllers(), ","); got != "envoy-gateway,ingress-nginx,nginx-gateway-fabric,traefik" {
 		t.Errorf("Controllers() = %s", got)
 	}
 	if _, err := Controller("istio"); err == nil || !strings.Contains(err.Error(), "envoy-gateway, ingress-nginx, nginx-gateway-fabric") {

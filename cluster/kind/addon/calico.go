@@ -22,12 +22,14 @@ var Calico = Addon{
 	},
 }
 
-// GatewayAPI installs the standard-channel Gateway API CRDs at the version go.mod pins.
+// GatewayAPI installs the standard-channel Gateway API CRDs at the version go.mod pins, from
+// the copy package manifests embeds (the module's config/crd/standard, the same YAML as the
+// release's standard-install.yaml), so no cluster fetches them.
 var GatewayAPI = Addon{
 	Name:    "gateway-api",
 	Version: GatewayAPIVersion,
 	Steps: []Step{
-		apply("https://github.com/kubernetes-sigs/gateway-api/releases/download/" + GatewayAPIVersion + "/standard-install.yaml"),
+		{Action: ApplyGatewayAPICRDs, Source: "manifests/crds"},
 		wait(Wait{Resource: crds, Name: "gateways.gateway.networking.k8s.io", Condition: "Established"}),
 		wait(Wait{Resource: crds, Name: "grpcroutes.gateway.networking.k8s.io", Condition: "Established"}),
 	},

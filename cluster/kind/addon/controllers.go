@@ -39,6 +39,7 @@ var IngressNGINX = Addon{
 	Name:         "ingress-nginx",
 	Version:      IngressNGINXVersion,
 	IngressClass: "nginx",
+	IngressPorts: IngressPorts{HTTPS: 443, HTTP: 80},
 	Steps: []Step{
 		apply("https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-" + IngressNGINXVersion + "/deploy/static/provider/kind/deploy.yaml"),
 		wait(Wait{Resource: jobs, Namespace: "ingress-nginx", Selector: "app.kubernetes.io/component=admission-webhook", Condition: "Complete"}),
