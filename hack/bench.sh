@@ -8,7 +8,7 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PLATFORM="${PLATFORM:-}"
-CONTROLLER="${CONTROLLER:-envoy-gateway}"
+CONTROLLER="${CONTROLLER:-}"
 ARTIFACTS="${ARTIFACTS:-${REPO_ROOT}/_artifacts}"
 
 hack/build.sh

@@ -359,7 +359,7 @@ func (a *Applier) Wait(ctx context.Context, w addon.Wait, timeout time.Duration)
 		}
 		var notYet []string
 		for i := range objs {
-			if status, reason := condition(&objs[i], w.Condition); status != "True" {
+			if status, reason := observedCondition(&objs[i], w.Condition); status != "True" {
 				notYet = append(notYet, fmt.Sprintf("%s %s=%s %s", objs[i].GetName(), w.Condition, status, reason))
 			}
 		}

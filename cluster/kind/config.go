@@ -5,6 +5,7 @@ package kind
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -29,8 +30,11 @@ const (
 	IngressHTTPHostPort int32 = 8080
 )
 
-// NodeImage is the node image a controller runs on.
-func NodeImage(controller string) string {
+// NodeImage is the node image a controller runs on with the image source.
+func NodeImage(controller string, src ImageSource) string {
+	if src == Built {
+		return BuiltNodeImage
+	}
 	if controller == addon.IngressNGINX.Name {
 		return IngressNGINXNodeImage
 	}
@@ -44,22 +48,47 @@ func KubernetesVersion(image string) string {
 	return tag
 }
 
-// Config is the kind cluster a controller gets: one node, kind's CNI disabled so Calico
-// owns pod networking on Calico's pool, and the node ports the entry points need mapped
+// ConfigOptions are what the kind config depends on besides the controller.
+type ConfigOptions struct {
+	// Images is where the node image comes from.
+	Images ImageSource
+	// CgroupV1 is set when the host is not on the unified cgroup v2 hierarchy: kubelet
+	// 1.35+ refuses cgroup v1 unless its configuration says failCgroupV1: false.
+	CgroupV1 bool
+}
+
+// kubeletCgroupV1Patch lets kubelet start on a cgroup v1 host (KubeletConfiguration
+// failCgroupV1, default true since Kubernetes 1.35).
+const kubeletCgroupV1Patch = `kind: KubeletConfiguration
+apiVersion: kubelet.config.k8s.io/v1beta1
+failCgroupV1: false
+`
+
+// HostCgroupV1 reports whether this host runs cgroup v1 (or hybrid): no cgroup.controllers
+// file at the root of /sys/fs/cgroup.
+func HostCgroupV1() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err != nil
+}
+
+// Config is the kind cluster a controller gets: one node, kind's CNI disabled so the
+// platform's own pod network owns it (Calico, or on the hermetic cluster a ptp network with
+// kube-network-policies), on Calico's pool, and the node ports the entry points need mapped
 // to 127.0.0.1 on the host.
 //
 // Gateway controllers: the addon makes the Gateway's data-plane Service a NodePort fixed
 // at addon.GatewayNodePort, which the node's mapping publishes as 127.0.0.1:50051.
-// ingress-nginx: its kind manifest binds hostPorts 80/443 on the node labelled
-// ingress-ready=true; those map to 127.0.0.1:8080 and :8443.
-func Config(name, controller string) (*v1alpha4.Cluster, error) {
+// Ingress controllers listen on the addon's IngressPorts (ingress-nginx: hostPorts 443/80
+// on the node labelled ingress-ready=true; Traefik: NodePorts), mapped to 127.0.0.1:8443
+// and :8080.
+func Config(name, controller string, o ConfigOptions) (*v1alpha4.Cluster, error) {
 	c, err := addon.Controller(controller)
 	if err != nil {
 		return nil, fmt.Errorf("kind config: %w", err)
 	}
 	node := v1alpha4.Node{
 		Role:  v1alpha4.ControlPlaneRole,
-		Image: NodeImage(controller),
+		Image: NodeImage(controller, o.Images),
 	}
 	if c.GatewayClass != "" {
 		node.ExtraPortMappings = append(node.ExtraPortMappings, mapping(addon.GatewayNodePort, GatewayHostPort))
@@ -67,8 +96,8 @@ func Config(name, controller string) (*v1alpha4.Cluster, error) {
 	if c.IngressClass != "" {
 		node.Labels = map[string]string{"ingress-ready": "true"}
 		node.ExtraPortMappings = append(node.ExtraPortMappings,
-			mapping(443, IngressHostPort),
-			mapping(80, IngressHTTPHostPort))
+			mapping(c.IngressPorts.HTTPS, IngressHostPort),
+			mapping(c.IngressPorts.HTTP, IngressHTTPHostPort))
 	}
 	cfg := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
@@ -78,6 +107,9 @@ func Config(name, controller string) (*v1alpha4.Cluster, error) {
 			DisableDefaultCNI: true,
 			PodSubnet:         addon.PodSubnet,
 		},
+	}
+	if o.CgroupV1 {
+		cfg.KubeadmConfigPatches = []string{kubeletCgroupV1Patch}
 	}
 	return cfg, nil
 }
@@ -101,15 +133,17 @@ func RenderConfig(c *v1alpha4.Cluster) ([]byte, error) {
 }
 
 // Versions lists every pin the kind platform runs with a controller.
-func Versions(controller string) map[string]string {
-	image := NodeImage(controller)
+func Versions(controller string, src ImageSource) map[string]string {
+	image := NodeImage(controller, src)
 	v := map[string]string{
 		"kind":            kindversion.Version(),
 		"kind node image": image,
 		"kubernetes":      KubernetesVersion(image),
-		"calico":          addon.CalicoVersion,
 		"gateway-api":     addon.GatewayAPIVersion,
+		"images":          string(src),
 	}
+	enforcer := Enforcer(src)
+	v["networkpolicy enforcer"] = enforcer.Name + " " + enforcer.Version
 	if c, err := addon.Controller(controller); err == nil {
 		v["controller"] = c.Name
 		v[c.Name] = c.Version

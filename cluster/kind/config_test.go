@@ -12,6 +12,7 @@ import (
 	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
 
 	"github.com/grpclab/grpclab/cluster/kind/addon"
+	"github.com/grpclab/grpclab/images"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -39,7 +40,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestConfigGolden(t *testing.T) {
 	for _, c := range addon.Controllers() {
 		t.Run(c, func(t *testing.T) {
-			cfg, err := Config("grpclab", c)
+			cfg, err := Config("grpclab", c, ConfigOptions{Images: Pulled})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,6 +50,37 @@ func TestConfigGolden(t *testing.T) {
 			}
 			golden(t, "kind-config-"+c+".golden", b)
 		})
+	}
+	// The hermetic cluster on this CI host: the built node image, kubelet allowed on cgroup v1.
+	t.Run("traefik built cgroup v1", func(t *testing.T) {
+		cfg, err := Config("grpclab", "traefik", ConfigOptions{Images: Built, CgroupV1: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := RenderConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "kind-config-traefik-built-cgroupv1.golden", b)
+	})
+}
+
+// kubelet's cgroup v1 opt-in is there exactly when the host is on v1, and it is a
+// KubeletConfiguration patch kubeadm accepts.
+func TestConfigCgroupV1Patch(t *testing.T) {
+	for _, v1 := range []bool{false, true} {
+		cfg, err := Config("x", "traefik", ConfigOptions{Images: Built, CgroupV1: v1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		patched := len(cfg.KubeadmConfigPatches) == 1 && strings.Contains(cfg.KubeadmConfigPatches[0], "failCgroupV1: false") &&
+			strings.Contains(cfg.KubeadmConfigPatches[0], "kind: KubeletConfiguration")
+		if patched != v1 {
+			t.Errorf("CgroupV1 %v: patches %q", v1, cfg.KubeadmConfigPatches)
+		}
+		if cfg.Nodes[0].Image != BuiltNodeImage {
+			t.Errorf("built node image = %s, want %s", cfg.Nodes[0].Image, BuiltNodeImage)
+		}
 	}
 }
 
@@ -61,10 +93,12 @@ func TestConfigContract(t *testing.T) {
 		{"envoy-gateway", DefaultNodeImage, map[int32]int32{addon.GatewayNodePort: GatewayHostPort}},
 		{"nginx-gateway-fabric", DefaultNodeImage, map[int32]int32{addon.GatewayNodePort: GatewayHostPort}},
 		{"ingress-nginx", IngressNGINXNodeImage, map[int32]int32{443: IngressHostPort, 80: IngressHTTPHostPort}},
+		{"traefik", DefaultNodeImage, map[int32]int32{addon.GatewayNodePort: GatewayHostPort,
+			addon.Traefik.IngressPorts.HTTPS: IngressHostPort, addon.Traefik.IngressPorts.HTTP: IngressHTTPHostPort}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.controller, func(t *testing.T) {
-			cfg, err := Config("x", tt.controller)
+			cfg, err := Config("x", tt.controller, ConfigOptions{Images: Pulled})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,8 +125,19 @@ func TestConfigContract(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Config("x", "traefik"); err == nil || !strings.Contains(err.Error(), `"traefik"`) {
+	if _, err := Config("x", "haproxy", ConfigOptions{}); err == nil || !strings.Contains(err.Error(), `"haproxy"`) {
 		t.Errorf("unknown controller: err = %v, want one naming it", err)
+	}
+}
+
+// The hermetic images' pins (images/pins.env) name the same kind and Kubernetes releases as
+// go.mod's modules, so the node image matches the library that drives it.
+func TestBuiltPinsMatchGoMod(t *testing.T) {
+	if v := images.Pin("KIND_VERSION"); !strings.Contains(kindversion.Version(), strings.TrimPrefix(v, "v")) {
+		t.Errorf("images/pins.env KIND_VERSION=%s, go.mod's kind is %s", v, kindversion.Version())
+	}
+	if v := images.Pin("KUBERNETES_VERSION"); KubernetesVersion(BuiltNodeImage) != v {
+		t.Errorf("built node image %s is not Kubernetes %s", BuiltNodeImage, v)
 	}
 }
 
@@ -112,8 +157,8 @@ func TestVersions(t *testing.T) {
 		want       map[string]string
 	}{
 		{"envoy-gateway", map[string]string{
-			"kind node image": DefaultNodeImage, "kubernetes": "v1.37.0", "calico": addon.CalicoVersion,
-			"gateway-api": "v1.6.3", "controller": "envoy-gateway", "envoy-gateway": addon.EnvoyGatewayVersion,
+			"kind node image": DefaultNodeImage, "kubernetes": "v1.37.0", "networkpolicy enforcer": "calico " + addon.CalicoVersion,
+			"gateway-api": "v1.6.3", "controller": "envoy-gateway", "envoy-gateway": addon.EnvoyGatewayVersion, "images": "pulled",
 		}},
 		{"nginx-gateway-fabric", map[string]string{
 			"kubernetes": "v1.37.0", "nginx-gateway-fabric": addon.NGINXGatewayFabricVersion, "gateway-api": "v1.6.3",

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +37,7 @@ type Platform struct {
 	log        *slog.Logger
 	http       *http.Client
 	timeout    time.Duration
+	images     ImageSource
 
 	provider *Provider
 	applier  *Applier
@@ -112,6 +115,19 @@ func WithCertificates(caFile string, secrets func([]manifests.Object) ([]*corev1
 	})
 }
 
+// WithImages sets where the images come from (default Pulled; see ChooseImages).
+func WithImages(src ImageSource) Option {
+	return optionFunc(func(p *Platform) error {
+		switch src {
+		case Pulled, Built:
+			p.images = src
+			return nil
+		default:
+			return fmt.Errorf("images: %q, want %q or %q", src, Pulled, Built)
+		}
+	})
+}
+
 // WithLogger makes the platform print one line per step with its duration.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(p *Platform) error { p.log = l; return nil })
@@ -138,10 +154,16 @@ func New(opts ...Option) (*Platform, error) {
 		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		http:       &http.Client{Timeout: 2 * time.Minute},
 		timeout:    5 * time.Minute,
+		images:     Pulled,
 		provider:   NewProvider(),
 	}
 	for _, o := range opts {
 		if err := o.apply(p); err != nil {
+			return nil, fmt.Errorf("kind platform: %w", err)
+		}
+	}
+	if p.images == Built {
+		if _, err := BuiltImages(p.controller); err != nil {
 			return nil, fmt.Errorf("kind platform: %w", err)
 		}
 	}
@@ -166,12 +188,12 @@ func (p *Platform) Up(ctx context.Context) error {
 }
 
 func (p *Platform) up(ctx context.Context) error {
-	cfg, err := Config(p.name, p.controller.Name)
+	cfg, err := Config(p.name, p.controller.Name, ConfigOptions{Images: p.images, CgroupV1: HostCgroupV1()})
 	if err != nil {
 		return err
 	}
 	p.provider.WithName(p.name).WithOpts(WithConfig(cfg))
-	if err := p.step(ctx, "create or reuse kind cluster "+p.name, func(ctx context.Context) error {
+	if err := p.step(ctx, "create or reuse kind cluster "+p.name+" on "+cfg.Nodes[0].Image, func(ctx context.Context) error {
 		_, err := p.provider.Create(ctx)
 		return err
 	}); err != nil {
@@ -186,17 +208,32 @@ func (p *Platform) up(ctx context.Context) error {
 		return fmt.Errorf("kind platform: %w", err)
 	}
 	p.fwd = &forwarder{rest: rc, cs: cs}
-	addons := []addon.Addon{addon.Calico}
+	var addons []addon.Addon
+	if p.images == Built {
+		addons = append(addons, addon.PodNetwork)
+	}
+	addons = append(addons, Enforcer(p.images))
 	if p.controller.GatewayClass != "" {
 		addons = append(addons, addon.GatewayAPI)
 	}
 	addons = append(addons, p.controller)
 	for _, a := range addons {
+		if err := p.loadImages(ctx, a); err != nil {
+			return err
+		}
 		if err := p.Install(ctx, a); err != nil {
 			return err
 		}
 	}
-	if p.buildDir != "" {
+	switch {
+	case p.images == Built:
+		// make images made it from the static binary (hack/images/server.sh).
+		if err := p.step(ctx, "load "+ServerImage+" into the nodes", func(ctx context.Context) error {
+			return p.provider.LoadImage(ctx, ServerImage)
+		}); err != nil {
+			return err
+		}
+	case p.buildDir != "":
 		if err := p.step(ctx, "docker build "+ServerImage, func(ctx context.Context) error {
 			return BuildImage(ctx, p.buildDir, ServerImage)
 		}); err != nil {
@@ -211,21 +248,53 @@ func (p *Platform) up(ctx context.Context) error {
 	return nil
 }
 
-// Install runs an addon's plan step by step.
-func (p *Platform) Install(ctx context.Context, a addon.Addon) error {
-	for i, s := range a.Steps {
-		name := fmt.Sprintf("%s %s [%d/%d] %s", a.Name, a.Version, i+1, len(a.Steps), s)
-		if err := p.step(ctx, name, func(ctx context.Context) error { return p.runStep(ctx, s) }); err != nil {
+// loadImages loads the addon's locally built images into the nodes on the hermetic cluster;
+// where images are pulled, the nodes pull them themselves.
+func (p *Platform) loadImages(ctx context.Context, a addon.Addon) error {
+	if p.images != Built {
+		return nil
+	}
+	for _, im := range a.Images {
+		if err := p.step(ctx, "load "+im.Built+" into the nodes (for "+im.Upstream+")", func(ctx context.Context) error {
+			return p.provider.LoadImage(ctx, im.Built)
+		}); err != nil {
 			return fmt.Errorf("install %s: %w", a.Name, err)
 		}
 	}
 	return nil
 }
 
-func (p *Platform) runStep(ctx context.Context, s addon.Step) error {
+// Install runs an addon's plan step by step.
+func (p *Platform) Install(ctx context.Context, a addon.Addon) error {
+	for i, s := range a.Steps {
+		name := fmt.Sprintf("%s %s [%d/%d] %s", a.Name, a.Version, i+1, len(a.Steps), s)
+		if err := p.step(ctx, name, func(ctx context.Context) error { return p.runStep(ctx, a, s) }); err != nil {
+			return fmt.Errorf("install %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func (p *Platform) runStep(ctx context.Context, a addon.Addon, s addon.Step) error {
 	switch s.Action {
 	case addon.WaitCondition:
 		return p.applier.Wait(ctx, *s.Wait, p.timeout)
+	case addon.WriteCNIConfig:
+		return p.writeCNIConfig(ctx, s.Source)
+	case addon.ApplyGatewayAPICRDs:
+		files, err := manifests.GatewayAPICRDs()
+		if err != nil {
+			return err
+		}
+		var items []Item
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			its, err := DecodeYAML(name, files[name])
+			if err != nil {
+				return err
+			}
+			items = append(items, its...)
+		}
+		return p.applier.Apply(ctx, items)
 	case addon.ApplyEmbedded:
 		data, err := addon.Embedded(s.Source)
 		if err != nil {
@@ -234,6 +303,11 @@ func (p *Platform) runStep(ctx context.Context, s addon.Step) error {
 		items, err := DecodeYAML(s.Source, data)
 		if err != nil {
 			return err
+		}
+		if p.images == Built {
+			if err := RewriteImages(items, a.Images); err != nil {
+				return err
+			}
 		}
 		return p.applier.Apply(ctx, items)
 	case addon.ApplyURL:
@@ -388,7 +462,7 @@ func (p *Platform) Backends(ctx context.Context, namespace, service string, port
 	return p.fwd.backends(ctx, namespace, service, port)
 }
 
-func (p *Platform) Versions() map[string]string { return Versions(p.controller.Name) }
+func (p *Platform) Versions() map[string]string { return Versions(p.controller.Name, p.images) }
 
 // Limits: one controller runs per cluster, so the entry point it does not serve is skipped.
 func (p *Platform) Limits() []cluster.Limit {

@@ -1,6 +1,7 @@
 package platforms
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,14 @@ import (
 // newKind builds the kind platform: the selected controller, the service image built from
 // the repository's Dockerfile, and TLS Secrets signed by a CA kept in the state directory so
 // clients can trust it.
-func newKind(o Options) (cluster.Platform, error) {
+func newKind(ctx context.Context, o Options) (cluster.Platform, error) {
+	choice, err := kind.ChooseImages(ctx, os.Getenv(kind.ImagesEnv), o.Controller)
+	if err != nil {
+		return nil, fmt.Errorf("kind platform: %w", err)
+	}
+	if o.Logger != nil {
+		o.Logger.Info("images: " + choice.Why + "; controller " + choice.Controller)
+	}
 	ca, err := certs.NewCA()
 	if err != nil {
 		return nil, err
@@ -39,10 +47,11 @@ func newKind(o Options) (cluster.Platform, error) {
 	opts := []kind.Option{
 		kind.WithKeepCluster(os.Getenv("KEEP_CLUSTER") != ""),
 		kind.WithCertificates(caFile, secrets),
-		kind.WithImageBuild(o.RepoRoot),
+		kind.WithImages(choice.Images),
+		kind.WithController(choice.Controller),
 	}
-	if o.Controller != "" {
-		opts = append(opts, kind.WithController(o.Controller))
+	if choice.Images == kind.Pulled {
+		opts = append(opts, kind.WithImageBuild(o.RepoRoot))
 	}
 	if o.Artifacts != "" {
 		opts = append(opts, kind.WithArtifacts(o.Artifacts))

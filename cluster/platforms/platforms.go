@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/kind"
@@ -36,9 +37,10 @@ type Options struct {
 }
 
 // Choose returns the platform to run and why. An explicit name is taken as is (kind without
-// Docker then fails in New, with one line saying so); no name means kind when a Docker
-// daemon answers, else local.
-func Choose(ctx context.Context, requested string) (name, why string, err error) {
+// Docker or images then fails in New, with one line saying so); no name means kind when a
+// Docker daemon answers and the controller's images can be pulled or were built here
+// (`make images`), else local.
+func Choose(ctx context.Context, requested, controller string) (name, why string, err error) {
 	switch requested {
 	case Kind, Local:
 		return requested, "PLATFORM=" + requested, nil
@@ -46,7 +48,11 @@ func Choose(ctx context.Context, requested string) (name, why string, err error)
 		if err := kind.CheckDocker(ctx); err != nil {
 			return Local, "no Docker daemon answers, so the local platform runs; set PLATFORM=kind to insist", nil
 		}
-		return Kind, "a Docker daemon answers; set PLATFORM=local for the local platform", nil
+		c, err := kind.ChooseImages(ctx, os.Getenv(kind.ImagesEnv), controller)
+		if err != nil {
+			return Local, "a Docker daemon answers but kind cannot run: " + err.Error() + "; so the local platform runs", nil
+		}
+		return Kind, "a Docker daemon answers and " + c.Why + "; set PLATFORM=local for the local platform", nil
 	default:
 		return "", "", fmt.Errorf("PLATFORM=%q: want kind or local", requested)
 	}
@@ -68,7 +74,7 @@ func New(ctx context.Context, name string, o Options) (cluster.Platform, error) 
 		if err := kind.CheckDocker(ctx); err != nil {
 			return nil, err
 		}
-		return newKind(o)
+		return newKind(ctx, o)
 	default:
 		return nil, fmt.Errorf("platform %q: want kind or local", name)
 	}

@@ -26,7 +26,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	def := labbench.DefaultSettings()
 	var (
 		platform    = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-		controller  = fs.String("controller", "envoy-gateway", "the kind platform's controller")
+		controller  = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
 		server      = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
 		out         = fs.String("out", filepath.Join("_artifacts", "bench"), "where the JSON, the table and the plots go")
 		duration    = fs.Duration("duration", def.Duration, "one measured repetition of one case")

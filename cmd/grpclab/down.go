@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/kind"
 	"github.com/grpclab/grpclab/cluster/local"
 	"github.com/grpclab/grpclab/cluster/platforms"
 )
@@ -22,7 +23,8 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// (a crash before the env file was written), and local.Down finds it.
 	ep, err := cluster.ReadEnv(st.dir)
 	if err == nil && ep.Platform == platforms.Kind {
-		p, err := platforms.New(ctx, platforms.Kind, platforms.Options{})
+		// Tearing down needs only the cluster's name, not the images it ran.
+		p, err := kind.New()
 		if err != nil {
 			return err
 		}

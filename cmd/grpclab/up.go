@@ -70,7 +70,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		st         stateFlags
 		platform   = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
 		detach     = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
-		controller = fs.String("controller", "envoy-gateway", "the kind platform's controller")
+		controller = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
 		server     = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
 		dirs       listFlag
 		variants   listFlag
@@ -129,7 +129,7 @@ func bringUp(ctx context.Context, stdout io.Writer, requested string, o platform
 	if err != nil {
 		return nil, "", usageError{err}
 	}
-	name, why, err := platforms.Choose(ctx, requested)
+	name, why, err := platforms.Choose(ctx, requested, o.Controller)
 	if err != nil {
 		return nil, "", usageError{err}
 	}
