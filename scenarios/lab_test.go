@@ -58,7 +58,7 @@ func timeoutsFor(platform string) Timeouts {
 }
 
 func newLab(ctx context.Context) (*Lab, error) {
-	name, why, err := platforms.Choose(ctx, os.Getenv("PLATFORM"))
+	name, why, err := platforms.Choose(ctx, os.Getenv("PLATFORM"), os.Getenv("CONTROLLER"))
 	if err != nil {
 		return nil, err
 	}

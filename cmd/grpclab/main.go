@@ -34,10 +34,11 @@ func (u usageError) Unwrap() error { return u.error }
 const usage = `usage: grpclab <command> [flags]
 
 commands:
-  up      bring a platform up with the manifests and write .grpclab/env.json
-  down    stop and remove everything up made
-  status  show what runs and where the entry points are
-  bench   measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
+  up       bring a platform up with the manifests and write .grpclab/env.json
+  down     stop and remove everything up made
+  status   show what runs and where the entry points are
+  bench    measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
+  compare  put scenario runs side by side, from DIR/results.json of each, in Markdown
 
 run 'grpclab <command> -h' for its flags`
 
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return status(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return compare(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

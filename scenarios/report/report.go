@@ -31,6 +31,25 @@ type Case struct {
 	Duration       time.Duration
 	// Detail is the failure or the reason for a skip.
 	Detail string
+	// Finding is why the case is a known finding of the controller (from the Recorder's
+	// Findings), whatever its result this run; empty when it is not one.
+	Finding string
+}
+
+// Key names the case as the findings file and the comparison do: "<scenario>/<case name>".
+func (c Case) Key() string { return c.Scenario + "/" + c.Name }
+
+var marks = map[Result]string{Passed: "✅ passed", Failed: "❌ failed", Skipped: "⏭️ skipped"}
+
+// Mark is the result as the reports show it; a failure that is a known finding says so.
+func (c Case) Mark() string {
+	if c.Result == Failed && c.Finding != "" {
+		return marks[Failed] + " (known finding)"
+	}
+	if m, ok := marks[c.Result]; ok {
+		return m
+	}
+	return string(c.Result)
 }
 
 // Recorder collects cases from concurrent tests.
@@ -39,8 +58,13 @@ type Recorder struct {
 	cases    []Case
 	Platform string
 	Versions map[string]string
+	// Findings are the known findings of this run's controller: case key → reason. Only the
+	// kind platform has them; set before the report is written.
+	Findings map[string]string
 	// Sections are extra Markdown sections (truth tables, latency summary), in order.
 	sections []section
+	// tests are the tests BeginTest watches for failures outside their cases.
+	tests map[string]*testWatch
 }
 
 type section struct{ title, body string }
@@ -111,12 +135,20 @@ func (r *Recorder) AddSection(title, body string) {
 	r.sections = append(r.sections, section{title, body})
 }
 
-// Cases returns what was recorded, in order.
+// Cases returns what was recorded, in order, each with its Finding when Findings lists it.
 func (r *Recorder) Cases() []Case {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.cases)
+	cases := slices.Clone(r.cases)
+	for i := range cases {
+		cases[i].Finding = r.Findings[cases[i].Key()]
+	}
+	return cases
 }
+
+// Controller is what serves the entry points, as the kind platform's Versions name it;
+// empty on the local platform.
+func (r *Recorder) Controller() string { return r.Versions["controller"] }
 
 // Counts returns how many cases passed, failed and were skipped.
 func (r *Recorder) Counts() (passed, failed, skipped int) {
@@ -133,12 +165,12 @@ func (r *Recorder) Counts() (passed, failed, skipped int) {
 	return
 }
 
-// WriteFiles writes dir/junit.xml and dir/report.md.
+// WriteFiles writes dir/junit.xml, dir/report.md and dir/results.json.
 func (r *Recorder) WriteFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	for name, write := range map[string]func(io.Writer) error{"junit.xml": r.JUnit, "report.md": r.Markdown} {
+	for name, write := range map[string]func(io.Writer) error{"junit.xml": r.JUnit, "report.md": r.Markdown, ResultsFile: r.JSON} {
 		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("write report: %w", err)
@@ -210,6 +242,9 @@ func (r *Recorder) JUnit(w io.Writer) error {
 		switch c.Result {
 		case Failed:
 			jc.Failure = &junitMessage{Message: c.Detail}
+			if c.Finding != "" {
+				jc.Failure.Message = "known finding (scenarios/findings.yaml): " + c.Finding + "; observed: " + c.Detail
+			}
 			s.Failures++
 		case Skipped:
 			jc.Skipped = &junitMessage{Message: c.Detail}
@@ -234,22 +269,30 @@ func (r *Recorder) JUnit(w io.Writer) error {
 	return err
 }
 
-var marks = map[Result]string{Passed: "✅ passed", Failed: "❌ failed", Skipped: "⏭️ skipped"}
-
-// Markdown writes the human report: summary, versions, every case, skips and sections.
+// Markdown writes the human report: summary, versions, every case, skips, the controller's
+// known findings and sections.
 func (r *Recorder) Markdown(w io.Writer) error {
 	var b strings.Builder
 	passed, failed, skipped := r.Counts()
+	cases := r.Cases()
+	unexpected, resolved := Verdict(cases, r.Findings)
 	fmt.Fprintf(&b, "# grpclab e2e report\n\n")
-	fmt.Fprintf(&b, "Platform: **%s** · %d passed · %d failed · %d skipped\n\n", r.Platform, passed, failed, skipped)
+	known := ""
+	switch n := failed - len(unexpected); {
+	case n == 1:
+		known = " (1 known finding)"
+	case n > 1:
+		known = fmt.Sprintf(" (%d known findings)", n)
+	}
+	fmt.Fprintf(&b, "Platform: **%s** · %d passed · %d failed%s · %d skipped\n\n", r.Platform, passed, failed, known, skipped)
 	fmt.Fprintf(&b, "## Versions\n\n| component | version |\n|---|---|\n")
 	for _, k := range slices.Sorted(maps.Keys(r.Versions)) {
 		fmt.Fprintf(&b, "| %s | %s |\n", k, r.Versions[k])
 	}
 	fmt.Fprintf(&b, "\n## Cases\n\n| scenario | case | result | duration | detail |\n|---|---|---|---|---|\n")
 	var skips []Case
-	for _, c := range r.Cases() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Scenario, c.Name, marks[c.Result], c.Duration.Round(time.Millisecond), cell(c.Detail))
+	for _, c := range cases {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Scenario, c.Name, c.Mark(), c.Duration.Round(time.Millisecond), cell(c.Detail))
 		if c.Result == Skipped {
 			skips = append(skips, c)
 		}
@@ -261,6 +304,9 @@ func (r *Recorder) Markdown(w io.Writer) error {
 	for _, c := range skips {
 		fmt.Fprintf(&b, "- %s / %s: %s\n", c.Scenario, c.Name, c.Detail)
 	}
+	if len(r.Findings) > 0 {
+		r.findings(&b, cases, resolved)
+	}
 	r.mu.Lock()
 	secs := slices.Clone(r.sections)
 	r.mu.Unlock()
@@ -269,6 +315,54 @@ func (r *Recorder) Markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// findings writes the section on the controller's known findings: those that failed as
+// listed, with what was observed, and those to prune from the list.
+func (r *Recorder) findings(b *strings.Builder, cases []Case, resolved []string) {
+	controller := r.Controller()
+	if controller == "" {
+		controller = "the controller"
+	}
+	fmt.Fprintf(b, "\n## Findings: where %s differs\n\n", controller)
+	fmt.Fprintf(b, "Cases where %s is known to differ from the spec or from the local emulator (scenarios/findings.yaml), and failed as known this run:\n\n", controller)
+	ran := map[string]bool{}
+	n := 0
+	for _, c := range cases {
+		ran[c.Key()] = true
+		if c.Result == Failed && c.Finding != "" && c.Name != OutsideCases {
+			fmt.Fprintf(b, "- **%s / %s**: %s\n  Observed: %s\n", c.Scenario, c.Name, cell(c.Finding), cell(orNone(c.Detail)))
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintf(b, "None failed.\n")
+	}
+	if len(resolved) > 0 {
+		fmt.Fprintf(b, "\n### Known findings that no longer reproduce\n\nThese passed this run: remove them from scenarios/findings.yaml once a second run agrees.\n\n")
+		for _, k := range resolved {
+			fmt.Fprintf(b, "- %s: %s\n", k, cell(r.Findings[k]))
+		}
+	}
+	var absent []string
+	for _, k := range slices.Sorted(maps.Keys(r.Findings)) {
+		if !ran[k] {
+			absent = append(absent, k)
+		}
+	}
+	if len(absent) > 0 {
+		fmt.Fprintf(b, "\n### Known findings with no case in this run\n\nNot selected this run, or the case was renamed (the list names cases exactly as this report does):\n\n")
+		for _, k := range absent {
+			fmt.Fprintf(b, "- %s\n", k)
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no detail recorded)"
+	}
+	return s
 }
 
 func cell(s string) string {

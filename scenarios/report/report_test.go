@@ -110,3 +110,59 @@ func TestDurationIsMeasured(t *testing.T) {
 		t.Fatalf("duration %s, want at least 5ms", d)
 	}
 }
+
+func TestMarkdownFindings(t *testing.T) {
+	r := &Recorder{
+		Platform: "kind",
+		Versions: map[string]string{"controller": "traefik", "traefik": "v3.6.2"},
+		Findings: map[string]string{
+			"stream/default-timeout/cut":       "Traefik's idle timeout is its own (docs: respondingTimeouts)",
+			"tls/unknown host":                 "serves its default certificate",
+			"routing/method/renamed meanwhile": "the case was renamed",
+		},
+	}
+	r.Add(Case{Scenario: "stream/default-timeout", Name: "cut", Result: Failed, Detail: "the stream was not cut: 2 of 2 events"})
+	r.Add(Case{Scenario: "tls", Name: "unknown host", Result: Passed})
+	r.Add(Case{Scenario: "tls", Name: "sni", Result: Failed, Detail: "handshake failed"})
+	var buf bytes.Buffer
+	if err := r.Markdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, want := range []string{
+		"Platform: **kind** · 1 passed · 2 failed (1 known finding) · 0 skipped",
+		"| stream/default-timeout | cut | ❌ failed (known finding) |",
+		"| tls | sni | ❌ failed | ", // not a finding: no mark
+		"## Findings: where traefik differs",
+		"- **stream/default-timeout / cut**: Traefik's idle timeout is its own (docs: respondingTimeouts)\n  Observed: the stream was not cut: 2 of 2 events",
+		"### Known findings that no longer reproduce",
+		"- tls/unknown host: serves its default certificate",
+		"### Known findings with no case in this run",
+		"- routing/method/renamed meanwhile",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "**tls / sni**") {
+		t.Errorf("an unexpected failure is listed as a finding:\n%s", md)
+	}
+
+	var junit bytes.Buffer
+	if err := r.JUnit(&junit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(junit.String(), `message="known finding (scenarios/findings.yaml): Traefik`) {
+		t.Errorf("junit.xml does not say the failure is a known finding:\n%s", junit.String())
+	}
+}
+
+func TestMarkdownWithoutFindingsHasNoSection(t *testing.T) {
+	var buf bytes.Buffer
+	if err := recorded().Markdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if md := buf.String(); strings.Contains(md, "## Findings") || strings.Contains(md, "known finding") {
+		t.Errorf("local report mentions findings:\n%s", md)
+	}
+}
