@@ -28,7 +28,7 @@ var isolationNamespaces = []string{"default", "myproject", "other"}
 const clusterProbeTimeout = time.Second
 
 // clusterTruthTables is the isolation suite on a platform whose own data plane enforces
-// NetworkPolicy (kind with Calico): for each variant it applies the policies, probes from
+// NetworkPolicy (kind with Calico, or kube-router on the hermetic images): for each variant it applies the policies, probes from
 // inside every server pod (`grpclab-server probe`, exec'd in parallel) and compares with the
 // model built from the pods' real labels and IPs; then it deletes the policies again.
 func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...any), pe cluster.PodExec) {
@@ -58,7 +58,7 @@ func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...
 		}
 		expected := model.Table()
 		var observed *reach.Table
-		// Calico programs a policy a moment after the apply: converge, in the one place.
+		// The enforcer programs a policy a moment after the apply: converge, in the one place.
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			var err error
 			observed, err = probePods(ctx, pe, workloads)

@@ -96,10 +96,13 @@ func TestIsolation(t *testing.T) {
 		})
 	}
 	// Platforms without a CNI (local) list this case in Limits and skip it, with the reason.
-	s.add("cluster data plane (Calico)", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+	s.add("cluster data plane (the platform's NetworkPolicy enforcer)", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		pe, ok := lab.platform.(cluster.PodExec)
 		if !ok {
 			skip(t, fmt.Sprintf("the %s platform cannot exec into its pods", lab.platform.Name()))
+		}
+		if e := lab.platform.Versions()["networkpolicy enforcer"]; e != "" {
+			note("enforced by %s", e)
 		}
 		clusterTruthTables(ctx, t, note, pe)
 	})

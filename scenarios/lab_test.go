@@ -78,6 +78,10 @@ func newLab(ctx context.Context) (*Lab, error) {
 		RepoRoot:     "..",
 		Artifacts:    artifactsDir(),
 	}
+	if name == platforms.Kind {
+		// A cluster takes minutes to come up: one line per step, with its duration.
+		opts.Logger = cluster.ProgressLogger(os.Stdout)
+	}
 	p, err := platforms.New(ctx, name, opts)
 	if err != nil {
 		return l, err

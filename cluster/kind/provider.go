@@ -150,6 +150,9 @@ func (p *Provider) GenerateKubeconfig(...string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kubeconfig of kind cluster %s: %w", p.name, err)
 	}
+	// client-go's default 5 requests/s throttles the isolation suite's parallel probes (one
+	// exec per pod pair) and fills the log with throttling notices; one local cluster takes more.
+	rc.QPS, rc.Burst = 50, 100
 	p.kubeconfig, p.rest = path, rc
 	return path, nil
 }

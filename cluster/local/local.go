@@ -541,7 +541,7 @@ func (p *Platform) Versions() map[string]string {
 // Limits lists the cases the local platform cannot emulate; suites report them as skipped.
 func (p *Platform) Limits() []cluster.Limit {
 	return []cluster.Limit{{
-		Scenario: "isolation", Case: "cluster data plane (Calico)",
+		Scenario: "isolation", Case: "cluster data plane (the platform's NetworkPolicy enforcer)",
 		Reason: "no CNI between the platform's loopback processes; the isolation suite enforces the same policies in its own network namespaces with nftables instead",
 	}}
 }

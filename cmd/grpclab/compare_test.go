@@ -21,7 +21,7 @@ const (
     {"scenario": "stream/default-timeout", "name": "a stream quiet for 11s is cut at the 10s idle timeout", "result": "passed", "durationMs": 11020, "detail": "1 of 2 events, open 10.004s"},
     {"scenario": "tls", "name": "unknown host | no certificate", "result": "passed", "durationMs": 3, "detail": ""},
     {"scenario": "isolation", "name": "no policy: truth table", "result": "passed", "durationMs": 900, "detail": "0 mismatches"},
-    {"scenario": "isolation", "name": "cluster data plane (Calico)", "result": "skipped", "durationMs": 0, "detail": "local platform: no CNI"}
+    {"scenario": "isolation", "name": "cluster data plane (the platform's NetworkPolicy enforcer)", "result": "skipped", "durationMs": 0, "detail": "local platform: no CNI"}
   ]
 }`
 	kindResults = `{
@@ -32,7 +32,7 @@ const (
     {"scenario": "routing/method", "name": "SayHello reaches bar", "result": "passed", "durationMs": 30, "detail": ""},
     {"scenario": "stream/default-timeout", "name": "a stream quiet for 11s is cut at the 10s idle timeout", "result": "failed", "durationMs": 22000, "detail": "the stream was not cut: 2 of 2 events in 22s", "finding": "Traefik's idle timeout is 180s (respondingTimeouts.idleTimeout)"},
     {"scenario": "tls", "name": "unknown host | no certificate", "result": "failed", "durationMs": 5, "detail": "` + longDetail + `"},
-    {"scenario": "isolation", "name": "cluster data plane (Calico)", "result": "passed", "durationMs": 4000, "detail": ""},
+    {"scenario": "isolation", "name": "cluster data plane (the platform's NetworkPolicy enforcer)", "result": "passed", "durationMs": 4000, "detail": ""},
     {"scenario": "reflection/production", "name": "no reflection through the gateway", "result": "passed", "durationMs": 7, "detail": ""}
   ]
 }`
@@ -72,7 +72,7 @@ func TestCompare(t *testing.T) {
 		"| stream/default-timeout | a stream quiet for 11s is cut at the 10s idle timeout | ✅ passed | ❌ failed (known finding) | finding: Traefik's idle timeout is 180s (respondingTimeouts.idleTimeout) |\n",
 		"| tls | unknown host \\| no certificate | ✅ passed | ❌ failed | local passed, kind failed: " + longDetail[:120] + "… |\n",
 		"| isolation | no policy: truth table | ✅ passed | — | only in local |\n",
-		"| isolation | cluster data plane (Calico) | ⏭️ skipped | ✅ passed | local skipped, kind passed: local platform: no CNI |\n",
+		"| isolation | cluster data plane (the platform's NetworkPolicy enforcer) | ⏭️ skipped | ✅ passed | local skipped, kind passed: local platform: no CNI |\n",
 		"| reflection/production | no reflection through the gateway | — | ✅ passed | only in kind |\n",
 		"\n6 cases: 1 same · 3 differ · 2 only in one run\n",
 	} {

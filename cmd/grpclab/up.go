@@ -134,6 +134,10 @@ func bringUp(ctx context.Context, stdout io.Writer, requested string, o platform
 		return nil, "", usageError{err}
 	}
 	step(stdout, "platform %s (%s)", name, why)
+	if name == platforms.Kind && o.Logger == nil {
+		// A cluster takes minutes to come up: one line per step, with its duration.
+		o.Logger = cluster.ProgressLogger(stdout)
+	}
 	p, err := platforms.New(ctx, name, o)
 	if err != nil {
 		return nil, "", err
