@@ -8,6 +8,7 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+hack/deps.sh e2e
 PLATFORM="${PLATFORM:-}"
 if [[ "${PLATFORM}" == "kind" ]] && ! docker info >/dev/null 2>&1; then
   echo "make e2e PLATFORM=kind: no Docker daemon answers here (docker info failed); kind needs one. Use PLATFORM=local." >&2

@@ -8,6 +8,7 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/images/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/images/lib.sh"
 
+hack/deps.sh images
 need_cmd docker docker.io
 need_cmd debootstrap debootstrap
 need_cmd jq jq

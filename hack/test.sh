@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Unit and integration tests, including the whole scenario suite on the local platform.
-# Runs as root on Debian after .ci/run has installed nginx, nftables, iproute2 and etcd.
+# Runs as root on Debian; hack/deps.sh installs nginx, nftables, iproute2, etcd and protoc first.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+hack/deps.sh test
 step "verify the generated protobuf code is current"
 hack/verify-generated.sh
 

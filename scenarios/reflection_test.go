@@ -40,6 +40,14 @@ func reflectionClient(ctx context.Context, conn *grpc.ClientConn, api reflection
 
 // listServices is `grpcurl list` as a library.
 func listServices(ctx context.Context, conn *grpc.ClientConn, api reflectionAPI) ([]string, error) {
+	if api == v1Only {
+		// protoreflect v1.19.0's v1-only client dereferences its absent v1alpha stub when the
+		// server answers v1 with Unimplemented (grpcreflect/client.go initStreamLocked), as a
+		// gateway does until it serves the route: ask v1 once by hand first.
+		if err := v1Answers(ctx, conn); err != nil {
+			return nil, err
+		}
+	}
 	rc := reflectionClient(ctx, conn, api)
 	defer rc.Reset()
 	return grpcurl.ListServices(grpcurl.DescriptorSourceFromServer(ctx, rc))
@@ -154,4 +162,23 @@ func TestReflectionDevelopment(t *testing.T) {
 		})
 	})
 	testenv.Test(t, s.feature().Setup(withVariants("gateway-api/reflection")).Teardown(resetVariants).Feature())
+}
+
+// v1Answers sends one v1 ListServices request and returns the error that answered it, if any.
+func v1Answers(ctx context.Context, conn *grpc.ClientConn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := reflectionv1.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		return fmt.Errorf("reflection v1: %w", err)
+	}
+	if err := stream.Send(&reflectionv1.ServerReflectionRequest{
+		MessageRequest: &reflectionv1.ServerReflectionRequest_ListServices{ListServices: "*"},
+	}); err != nil {
+		return fmt.Errorf("reflection v1: %w", err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		return fmt.Errorf("reflection v1: %w", err)
+	}
+	return nil
 }

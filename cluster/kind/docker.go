@@ -106,3 +106,23 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// kindNetwork is the Docker network kind puts every cluster's nodes on.
+const kindNetwork = "kind"
+
+// removeIdleNetwork removes kind's Docker network once no container is attached to it: kind
+// creates it on the first cluster and never removes it, and grpclab leaves nothing behind.
+// Another cluster's nodes keep it in place.
+func removeIdleNetwork(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, dockerBinary, "network", "inspect", "--format", "{{len .Containers}}", kindNetwork).Output()
+	if err != nil {
+		return nil // no such network
+	}
+	if strings.TrimSpace(string(out)) != "0" {
+		return nil
+	}
+	if out, err := exec.CommandContext(ctx, dockerBinary, "network", "rm", kindNetwork).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker network rm %s: %w: %s", kindNetwork, err, lastLines(string(out), 3))
+	}
+	return nil
+}

@@ -480,7 +480,12 @@ func (p *Platform) Down(ctx context.Context) error {
 		p.log.Info("keeping kind cluster " + p.name + " (KEEP_CLUSTER=1)")
 		return logErr
 	}
-	if err := p.step(ctx, "delete kind cluster "+p.name, p.provider.Destroy); err != nil {
+	if err := p.step(ctx, "delete kind cluster "+p.name, func(ctx context.Context) error {
+		if err := p.provider.Destroy(ctx); err != nil {
+			return err
+		}
+		return removeIdleNetwork(ctx)
+	}); err != nil {
 		return errors.Join(logErr, err)
 	}
 	return logErr

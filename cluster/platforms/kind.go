@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -49,6 +50,16 @@ func newKind(ctx context.Context, o Options) (cluster.Platform, error) {
 		kind.WithCertificates(caFile, secrets),
 		kind.WithImages(choice.Images),
 		kind.WithController(choice.Controller),
+	}
+	if name := os.Getenv("GRPCLAB_KIND_CLUSTER"); name != "" {
+		opts = append(opts, kind.WithClusterName(name))
+	}
+	if v := os.Getenv("GRPCLAB_KIND_WAIT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("kind platform: GRPCLAB_KIND_WAIT_TIMEOUT=%q: %w", v, err)
+		}
+		opts = append(opts, kind.WithTimeout(d))
 	}
 	if choice.Images == kind.Pulled {
 		opts = append(opts, kind.WithImageBuild(o.RepoRoot))

@@ -24,7 +24,11 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ep, err := cluster.ReadEnv(st.dir)
 	if err == nil && ep.Platform == platforms.Kind {
 		// Tearing down needs only the cluster's name, not the images it ran.
-		p, err := kind.New()
+		var opts []kind.Option
+		if name := os.Getenv("GRPCLAB_KIND_CLUSTER"); name != "" {
+			opts = append(opts, kind.WithClusterName(name))
+		}
+		p, err := kind.New(opts...)
 		if err != nil {
 			return err
 		}

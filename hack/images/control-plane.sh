@@ -36,7 +36,8 @@ trap 'rm -rf "${work}"' EXIT
 # Static binaries on an empty root: PATH is set because kubeadm's manifests name commands
 # ("kube-apiserver", "etcd") rather than paths.
 scratch_image() { # scratch_image REF BINARY... (the last --change flags follow "--")
-	local ref=$1 root="${work}/$(basename "${1%%:*}")"
+	local ref=$1 root
+	root="${work}/$(basename "${1%%:*}")"
 	shift
 	mkdir -p "${root}/usr/local/bin" "${root}/tmp" "${root}/etc"
 	chmod 1777 "${root}/tmp"
