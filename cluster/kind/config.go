@@ -19,9 +19,10 @@ const (
 	// DefaultNodeImage is the image kind v0.33.0 ships as its default
 	// (pkg/apis/config/defaults/image.go); a test pins it to that constant.
 	DefaultNodeImage = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
-	// IngressNGINXNodeImage is a Kubernetes 1.35 node image (kind v0.32.0's default), the
-	// newest minor ingress-nginx v1.15.1 supports.
-	IngressNGINXNodeImage = "kindest/node:v1.35.1@sha256:05d7bcdefbda08b4e038f644c4df690cdac3fba8b06f8289f30e10026720a1ab"
+	// IngressNGINXNodeImage is the Kubernetes 1.35 node image kind v0.33.0's release notes
+	// list as built for that release (1.35 is the newest minor ingress-nginx v1.15.1
+	// supports). kind supports a node image only with the release that built it.
+	IngressNGINXNodeImage = "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0"
 
 	// Host ports on 127.0.0.1 the entry points are published on. The ingress uses
 	// unprivileged ports so a workshop laptop's own 80/443 stay free.
@@ -78,9 +79,10 @@ func HostCgroupV1() bool {
 //
 // Gateway controllers: the addon makes the Gateway's data-plane Service a NodePort fixed
 // at addon.GatewayNodePort, which the node's mapping publishes as 127.0.0.1:50051.
-// Ingress controllers listen on the addon's IngressPorts (ingress-nginx: hostPorts 443/80
-// on the node labelled ingress-ready=true; Traefik: NodePorts), mapped to 127.0.0.1:8443
-// and :8080.
+// Ingress controllers listen on the addon's IngressPorts (ingress-nginx: hostPorts 443/80;
+// Traefik: NodePorts), mapped to 127.0.0.1:8443 and :8080. The node keeps the
+// ingress-ready=true label of kind's ingress guide, which ingress-nginx's kind manifest no
+// longer selects on (since v1.13.0).
 func Config(name, controller string, o ConfigOptions) (*v1alpha4.Cluster, error) {
 	c, err := addon.Controller(controller)
 	if err != nil {

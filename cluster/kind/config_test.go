@@ -164,7 +164,7 @@ func TestVersions(t *testing.T) {
 			"kubernetes": "v1.37.0", "nginx-gateway-fabric": addon.NGINXGatewayFabricVersion, "gateway-api": "v1.6.3",
 		}},
 		{"ingress-nginx", map[string]string{
-			"kind node image": IngressNGINXNodeImage, "kubernetes": "v1.35.1", "ingress-nginx": "v1.15.1",
+			"kind node image": IngressNGINXNodeImage, "kubernetes": "v1.35.8", "ingress-nginx": "v1.15.1",
 		}},
 	}
 	for _, tt := range tests {

@@ -33,8 +33,13 @@ var NGINXGatewayFabric = Addon{
 
 // IngressNGINX is retired upstream; v1.15.1 is its last release and supports Kubernetes up
 // to 1.35, so the kind config pins a 1.35 node image when it is selected. Its kind
-// manifest runs the controller with hostPorts 80 and 443 on the node labelled
-// ingress-ready=true, which kind maps to the host.
+// manifest runs the controller with hostPorts 80 and 443 (on any linux node: the manifest
+// dropped its ingress-ready=true nodeSelector in v1.13.0), which kind maps to the host.
+//
+// No wait on the admission Jobs: since v1.13.0 the manifest sets ttlSecondsAfterFinished: 0
+// on both, so a finished Job is deleted at once and a wait for Complete would find none. The
+// controller pod mounts the Secret the create Job writes, so Available implies that Job ran;
+// upstream's own kind instructions wait on the controller alone.
 var IngressNGINX = Addon{
 	Name:         "ingress-nginx",
 	Version:      IngressNGINXVersion,
@@ -42,7 +47,6 @@ var IngressNGINX = Addon{
 	IngressPorts: IngressPorts{HTTPS: 443, HTTP: 80},
 	Steps: []Step{
 		apply("https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-" + IngressNGINXVersion + "/deploy/static/provider/kind/deploy.yaml"),
-		wait(Wait{Resource: jobs, Namespace: "ingress-nginx", Selector: "app.kubernetes.io/component=admission-webhook", Condition: "Complete"}),
 		wait(Wait{Resource: deployments, Namespace: "ingress-nginx", Name: "ingress-nginx-controller", Condition: "Available"}),
 	},
 }
