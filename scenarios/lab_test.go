@@ -262,10 +262,14 @@ func newScenario(name, suite string) *scenario { return &scenario{name: name, su
 
 func (s *scenario) add(name string, fn caseFunc) *scenario {
 	s.rows = append(s.rows, features.TableRow{Name: name, Assessment: func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-		tr := rec.Track(t, s.name, name)
-		trackers.Store(t.Name(), tr)
-		lab.limited(t, tr.Note, s.name, name)
-		fn(ctx, t, tr.Note)
+		// The case is a subtest of its own: e2e-framework skips the rest of a feature once an
+		// assessment calls t.FailNow, and every case must run and be reported, failed or not.
+		t.Run("case", func(t *testing.T) {
+			tr := rec.Track(t, s.name, name)
+			trackers.Store(t.Name(), tr)
+			lab.limited(t, tr.Note, s.name, name)
+			fn(ctx, t, tr.Note)
+		})
 		return ctx
 	}})
 	return s
