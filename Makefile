@@ -1,6 +1,6 @@
 # Every target is one line that calls a script in hack/ (see ../DESIGN.md, "Contracts").
-# PLATFORM=kind|local and CONTROLLER=… are read by the scripts from the environment.
-export PLATFORM CONTROLLER KEEP_CLUSTER
+# PLATFORM=kind|local, CONTROLLER=… and GRPCLAB_IMAGES=pulled|built are read by the scripts from the environment.
+export PLATFORM CONTROLLER KEEP_CLUSTER GRPCLAB_IMAGES
 
 .PHONY: build test e2e compare bench images generate verify-generated clean
 

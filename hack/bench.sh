@@ -12,6 +12,7 @@ CONTROLLER="${CONTROLLER:-}"
 ARTIFACTS="${ARTIFACTS:-${REPO_ROOT}/_artifacts}"
 
 hack/build.sh
+refresh_server_image
 args=(--controller "${CONTROLLER}" --server "${REPO_ROOT}/bin/grpclab-server" --out "${ARTIFACTS}/bench")
 if [[ -n "${PLATFORM}" ]]; then
   args+=(--platform "${PLATFORM}")

@@ -16,12 +16,7 @@ if [[ "${PLATFORM}" == "kind" ]] && ! docker info >/dev/null 2>&1; then
 fi
 
 hack/build.sh
-# On the hermetic images the server image is made from the binary just built, so the cluster
-# runs the code under test (seconds; skipped when it is current).
-if [[ "${PLATFORM}" != "local" && "${GRPCLAB_IMAGES:-}" != "pulled" ]] && docker info >/dev/null 2>&1 &&
-  docker image inspect grpclab.local/kind-node:"$(sed -n 's/^KUBERNETES_VERSION=//p' images/pins.env)" >/dev/null 2>&1; then
-  hack/images/server.sh >/dev/null
-fi
+refresh_server_image
 step "build the scenario suite"
 go test -c -o bin/scenarios.test ./scenarios
 
