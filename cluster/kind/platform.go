@@ -366,13 +366,19 @@ func (p *Platform) fetch(ctx context.Context, url string) ([]byte, error) {
 
 // step runs fn and logs one line with its duration.
 func (p *Platform) step(ctx context.Context, name string, fn func(context.Context) error) error {
+	return p.stepAt(ctx, slog.LevelInfo, name, fn)
+}
+
+// stepAt is step with the level of the success line: Apply's steps are Debug, since its
+// callers print one line per apply themselves. Failures are always logged.
+func (p *Platform) stepAt(ctx context.Context, level slog.Level, name string, fn func(context.Context) error) error {
 	start := time.Now()
 	err := fn(ctx)
 	if err != nil {
 		p.log.Error(name, "took", time.Since(start).Round(time.Millisecond), "err", err)
 		return err
 	}
-	p.log.Info(name, "took", time.Since(start).Round(time.Millisecond))
+	p.log.Log(ctx, level, name, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -396,12 +402,12 @@ func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
 	if err != nil {
 		return fmt.Errorf("kind platform: %w", err)
 	}
-	if err := p.step(ctx, fmt.Sprintf("apply %d objects", len(items)), func(ctx context.Context) error {
+	if err := p.stepAt(ctx, slog.LevelDebug, fmt.Sprintf("apply %d objects", len(items)), func(ctx context.Context) error {
 		return p.applier.Apply(ctx, items)
 	}); err != nil {
 		return err
 	}
-	return p.step(ctx, "wait for deployments and gateways", func(ctx context.Context) error {
+	return p.stepAt(ctx, slog.LevelDebug, "wait for deployments and gateways", func(ctx context.Context) error {
 		return p.applier.WaitAll(ctx, Readiness(items), p.timeout)
 	})
 }
