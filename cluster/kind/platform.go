@@ -38,6 +38,7 @@ type Platform struct {
 	http       *http.Client
 	timeout    time.Duration
 	images     ImageSource
+	direct     DirectPath
 
 	provider *Provider
 	applier  *Applier
@@ -223,6 +224,19 @@ func (p *Platform) up(ctx context.Context) error {
 		}
 		if err := p.Install(ctx, a); err != nil {
 			return err
+		}
+	}
+	// Only the hermetic pod network gives each node a podCIDR of its own that the host can
+	// route; Calico's IPAM blocks are its own, so the pulled path keeps port-forwards.
+	p.direct = DirectPortForward
+	if p.images == Built {
+		var why string
+		p.direct, why = p.routePods(ctx)
+		p.fwd.routed = p.direct == DirectRouted
+		if why != "" {
+			p.log.Info("direct to a pod goes through port-forwards: " + why)
+		} else {
+			p.log.Info("direct to a pod: the host routes the node's podCIDR to the node")
 		}
 	}
 	switch {
@@ -468,7 +482,13 @@ func (p *Platform) Backends(ctx context.Context, namespace, service string, port
 	return p.fwd.backends(ctx, namespace, service, port)
 }
 
-func (p *Platform) Versions() map[string]string { return Versions(p.controller.Name, p.images) }
+func (p *Platform) Versions() map[string]string {
+	v := Versions(p.controller.Name, p.images)
+	if p.direct != "" {
+		v["direct to a pod"] = string(p.direct)
+	}
+	return v
+}
 
 // Limits: one controller runs per cluster, so the entry point it does not serve is skipped.
 func (p *Platform) Limits() []cluster.Limit {
@@ -481,6 +501,7 @@ func (p *Platform) Limits() []cluster.Limit {
 // it is kept.
 func (p *Platform) Down(ctx context.Context) error {
 	p.provider.WithName(p.name)
+	p.unroutePods(ctx)
 	logErr := p.exportLogs(ctx)
 	if p.keep {
 		p.log.Info("keeping kind cluster " + p.name + " (KEEP_CLUSTER=1)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -17,11 +18,14 @@ import (
 	"k8s.io/client-go/transport/spdy"
 )
 
-// forwarder keeps client-go port-forwards to pods open until ctx ends; pod IPs are not
-// routable from the host (they live behind the kind node's Docker network).
+// forwarder reaches the pods from this machine: at their own IPs where the host routes to
+// them (routePods), else through client-go port-forwards kept open until ctx ends.
 type forwarder struct {
 	rest *rest.Config
 	cs   kubernetes.Interface
+	// routed: the host routes to the pod IPs (routePods), so a backend is the pod's own
+	// address and no forward is needed.
+	routed bool
 }
 
 // backends opens one local port per ready endpoint of the Service port and returns the
@@ -52,6 +56,10 @@ func (f *forwarder) backends(ctx context.Context, namespace, service string, por
 		}
 		for _, ep := range s.Endpoints {
 			if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
+				continue
+			}
+			if f.routed && len(ep.Addresses) > 0 {
+				addrs = append(addrs, net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target))))
 				continue
 			}
 			addr, err := f.forward(ctx, namespace, ep.TargetRef.Name, target)
