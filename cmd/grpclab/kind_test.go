@@ -135,3 +135,56 @@ func TestKindFailedStepDeletesCluster(t *testing.T) {
 		t.Errorf("after a failed step, Docker still holds %v\n%s", left, out)
 	}
 }
+
+// TestKindImageBuildInterruptLeavesNothing: Ctrl-C while `make images` preloads the node image
+// (its build container runs) stops the build and leaves no container and no intermediate
+// image; the image that was there before stays.
+func TestKindImageBuildInterruptLeavesNothing(t *testing.T) {
+	needKindBuilt(t)
+	base := kind.BuiltNodeImage + "-base"
+	var out strings.Builder
+	cmd := exec.Command("bash", "../../hack/images/node.sh")
+	cmd.Env = append(os.Environ(), "GRPCLAB_REBUILD=1")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // its own group, as a terminal's job
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	running := func() string {
+		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+base).Output()
+		return strings.TrimSpace(string(out))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(5 * time.Minute)
+	for running() == "" {
+		select {
+		case err := <-exited:
+			t.Fatalf("the node build ended (%v) before its build container started:\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node build never started its build container:\n%s", out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// Ctrl-C reaches the terminal's whole foreground process group.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err == nil {
+		t.Errorf("the interrupted build exited 0:\n%s", out.String())
+	}
+	if c := running(); c != "" {
+		t.Errorf("after Ctrl-C the build container %s is still there", c)
+	}
+	for _, ref := range []string{base, kind.BuiltNodeImage + "-preloaded"} {
+		if exec.Command("docker", "image", "inspect", ref).Run() == nil {
+			t.Errorf("after Ctrl-C the intermediate image %s is still there", ref)
+		}
+	}
+	if exec.Command("docker", "image", "inspect", kind.BuiltNodeImage).Run() != nil {
+		t.Errorf("the node image %s that was there before is gone", kind.BuiltNodeImage)
+	}
+}

@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_cmd docker docker.io
 need_cmd gcc gcc
-LABEL=$(fingerprint "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/lib.sh")
+LABEL=$(fingerprint "${REPO_ROOT}/hack/images/control-plane.sh" "${REPO_ROOT}/hack/images/lib.sh")
 V=${KUBERNETES_VERSION}
 R=registry.k8s.io
 refs=(

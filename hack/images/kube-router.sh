@@ -41,12 +41,7 @@ PACKAGES=(iptables ipset)
 ROOTFS="${DIR}/rootfs-${NODE_DEBIAN_SUITE}-$(echo "${PACKAGES[*]}" | sha256sum | cut -c1-8)"
 LABEL=$(fingerprint "${REPO_ROOT}/hack/images/kube-router.sh" "${REPO_ROOT}/hack/images/lib.sh")
 
-docker_up() { docker info >/dev/null 2>&1; }
-if docker_up && image_present "${REF}" "${LABEL}"; then
-	step "${REF} present (build ${LABEL})" >&2
-	echo "${REF}"
-	exit 0
-fi
+exit_if_present "${REF}" "${LABEL}"
 start=${SECONDS}
 mkdir -p "${DIR}/bin"
 
@@ -81,7 +76,7 @@ else
 fi
 
 # The binary and the root filesystem stay cached, so a rerun with dockerd up only imports.
-if ! docker_up; then
+if ! docker info >/dev/null 2>&1; then
 	echo "kube-router.sh: the Docker daemon does not answer (docker info); rerun when it does" >&2
 	exit 1
 fi

@@ -6,6 +6,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # shellcheck source=images/pins.env
 source "${REPO_ROOT}/images/pins.env"
 
+# Ctrl-C stops a build even when the command it interrupts (docker's CLI) takes the signal and
+# exits 0; the scripts' EXIT traps then remove their build containers and temporary images.
+trap 'exit 130' INT TERM
+
 CACHE_ROOT=${GRPCLAB_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/grpclab}
 export CACHE_ROOT
 export GOTOOLCHAIN=local GOWORK=off
@@ -102,6 +106,16 @@ debian_rootfs() {
 # the fingerprint of what it was built from, so a pin or script change rebuilds it.
 image_present() {
 	[[ "$(docker image inspect --format '{{index .Config.Labels "grpclab.build"}}' "$1" 2>/dev/null)" == "$2" ]]
+}
+
+# exit_if_present REF LABEL: ends the calling script, printing REF as its last line, when the
+# image is there and current; a build script's first step. GRPCLAB_REBUILD=1 builds anyway.
+exit_if_present() {
+	if [[ "${GRPCLAB_REBUILD:-}" != 1 ]] && docker info >/dev/null 2>&1 && image_present "$1" "$2"; then
+		step "$1 present (build $2)" >&2
+		echo "$1"
+		exit 0
+	fi
 }
 
 # import_image REF LABEL DIR [--change INSTRUCTION]...: makes the Docker image REF from the

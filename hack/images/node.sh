@@ -18,13 +18,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_cmd docker docker.io
 need_cmd jq jq
 REF="grpclab.local/kind-node:${KUBERNETES_VERSION}"
-HERE="$(dirname "${BASH_SOURCE[0]}")"
-LABEL=$(fingerprint "${BASH_SOURCE[0]}" "${HERE}/lib.sh" "${HERE}/runtime.sh" "${HERE}/control-plane.sh" "${HERE}/kubernetes.sh")
-if image_present "${REF}" "${LABEL}"; then
-	step "node image ${REF} present" >&2
-	echo "${REF}"
-	exit 0
-fi
+# lib.sh moved to REPO_ROOT: name the inputs from there, whatever directory this ran from.
+HERE="${REPO_ROOT}/hack/images"
+LABEL=$(fingerprint "${HERE}/node.sh" "${HERE}/lib.sh" "${HERE}/runtime.sh" "${HERE}/control-plane.sh" "${HERE}/kubernetes.sh")
+exit_if_present "${REF}" "${LABEL}"
 
 kind_dir=$(go list -m -f '{{.Dir}}' "sigs.k8s.io/kind@${KIND_VERSION}" 2>/dev/null || true)
 if [[ -z "${kind_dir}" || ! -d "${kind_dir}/images/base/files" ]]; then

@@ -7,7 +7,7 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/images/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DIR="${CACHE_ROOT}/runtime-$(fingerprint "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/lib.sh")"
+DIR="${CACHE_ROOT}/runtime-$(fingerprint "${REPO_ROOT}/hack/images/runtime.sh" "${REPO_ROOT}/hack/images/lib.sh")"
 BIN="${DIR}/bin"
 want=(containerd ctr containerd-shim-runc-v2 runc crictl host-local loopback ptp portmap bridge)
 have=1

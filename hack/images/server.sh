@@ -9,12 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_cmd docker docker.io
 REF=grpclab/grpclab-server:dev
 hack/build.sh >&2
-LABEL=$(fingerprint "${BASH_SOURCE[0]}" bin/grpclab-server)
-if image_present "${REF}" "${LABEL}"; then
-	step "server image ${REF} present" >&2
-	echo "${REF}"
-	exit 0
-fi
+LABEL=$(fingerprint "${REPO_ROOT}/hack/images/server.sh" "${REPO_ROOT}/bin/grpclab-server")
+exit_if_present "${REF}" "${LABEL}"
 root=$(mktemp -d)
 trap 'rm -rf "${root}"' EXIT
 mkdir -p "${root}/etc" "${root}/tmp"

@@ -33,12 +33,7 @@ DIR="${CACHE_ROOT}/traefik-${V}"
 CA=/etc/ssl/certs/ca-certificates.crt
 LABEL=$(fingerprint "${REPO_ROOT}/hack/images/traefik.sh" "${REPO_ROOT}/hack/images/lib.sh")
 
-docker_up() { docker info >/dev/null 2>&1; }
-if docker_up && image_present "${REF}" "${LABEL}"; then
-	step "${REF} present (build ${LABEL})" >&2
-	echo "${REF}"
-	exit 0
-fi
+exit_if_present "${REF}" "${LABEL}"
 start=${SECONDS}
 
 # The build date is the pin's commit time, so the same pin gives the same binary.
@@ -55,7 +50,7 @@ else
 fi
 
 # The binary stays cached, so a rerun with dockerd up only imports.
-if ! docker_up; then
+if ! docker info >/dev/null 2>&1; then
 	echo "traefik.sh: the Docker daemon does not answer (docker info); rerun when it does" >&2
 	exit 1
 fi
