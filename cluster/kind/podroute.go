@@ -79,11 +79,11 @@ func conflictingRoute(ctx context.Context, cidr string) string {
 	}
 	var lines []string
 	for _, args := range [][]string{{"match", ip.String()}, {"root", cidr}} {
-		out, err := exec.CommandContext(ctx, "ip", append([]string{"-4", "route", "show"}, args...)...).Output()
+		out, err := ipRouteShow(ctx, args...)
 		if err != nil {
 			return "ip route show: " + err.Error()
 		}
-		lines = append(lines, strings.Split(strings.TrimSpace(string(out)), "\n")...)
+		lines = append(lines, strings.Split(strings.TrimSpace(out), "\n")...)
 	}
 	for _, l := range lines {
 		if l == "" || strings.HasPrefix(l, "default ") || strings.Contains(l, " proto "+routeProto) {
@@ -92,6 +92,12 @@ func conflictingRoute(ctx context.Context, cidr string) string {
 		return l
 	}
 	return ""
+}
+
+// ipRouteShow runs `ip -4 route show ARGS`; a variable so tests can give it a routing table.
+var ipRouteShow = func(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "ip", append([]string{"-4", "route", "show"}, args...)...).Output()
+	return string(out), err
 }
 
 // unroutePods removes every host route the platform added.
