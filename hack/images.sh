@@ -9,15 +9,13 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/images/lib.sh"
 
 hack/deps.sh images
-need_cmd docker docker.io
-need_cmd debootstrap debootstrap
-need_cmd jq jq
-need_cmd gcc gcc
 if ! docker info >/dev/null 2>&1; then
 	echo "make images: no Docker daemon answers (docker info failed); start one first" >&2
 	exit 1
 fi
 start=${SECONDS}
+# The server image is made from the binary the build leaves in bin/.
+hack/build.sh
 for image in node kube-router traefik server; do
 	t=${SECONDS}
 	ref=$("hack/images/${image}.sh" | tail -n 1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the grpclab-server image, grpclab/grpclab-server:dev, from the static binary that
-# hack/build.sh builds, without the Dockerfile's base images (which need a registry): the binary
+# hack/build.sh built (its callers build first: make images, make e2e, make bench), without the Dockerfile's base images (which need a registry): the binary
 # on an empty root, non-root, the same entrypoint as the Dockerfile. Prints the reference.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/images/lib.sh
@@ -8,7 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need_cmd docker docker.io
 REF=grpclab/grpclab-server:dev
-hack/build.sh >&2
+if ! [[ -x bin/grpclab-server ]]; then
+	echo "server.sh: no bin/grpclab-server; run hack/build.sh (make build) first" >&2
+	exit 1
+fi
 LABEL=$(fingerprint "${REPO_ROOT}/hack/images/server.sh" "${REPO_ROOT}/bin/grpclab-server")
 exit_if_present "${REF}" "${LABEL}"
 root=$(mktemp -d)
