@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -136,8 +137,19 @@ func TestBuiltPinsMatchGoMod(t *testing.T) {
 	if v := images.Pin("KIND_VERSION"); !strings.Contains(kindversion.Version(), strings.TrimPrefix(v, "v")) {
 		t.Errorf("images/pins.env KIND_VERSION=%s, go.mod's kind is %s", v, kindversion.Version())
 	}
-	if v := images.Pin("KUBERNETES_VERSION"); KubernetesVersion(BuiltNodeImage) != v {
-		t.Errorf("built node image %s is not Kubernetes %s", BuiltNodeImage, v)
+	// k8s.io/client-go v0.X.Y is released with Kubernetes v1.X.Y.
+	gomod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*k8s\.io/client-go (v\S+)`).FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("go.mod requires no k8s.io/client-go")
+	}
+	clientGo := string(m[1])
+	if want := "v1" + strings.TrimPrefix(clientGo, "v0"); images.Pin("KUBERNETES_VERSION") != want {
+		t.Errorf("images/pins.env KUBERNETES_VERSION=%s, go.mod's k8s.io/client-go %s is Kubernetes %s",
+			images.Pin("KUBERNETES_VERSION"), clientGo, want)
 	}
 }
 
