@@ -6,6 +6,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/grpclab/grpclab/manifests"
 )
@@ -78,4 +79,29 @@ type PodExec interface {
 	Pods(ctx context.Context, namespaces ...string) ([]Pod, error)
 	// Exec runs command in the pod's server container and returns its standard output.
 	Exec(ctx context.Context, namespace, pod string, command ...string) ([]byte, error)
+}
+
+// KubeAPI is implemented by platforms that run a real Kubernetes API server (kind): suites
+// written against the API itself, such as the upstream Gateway API conformance suite, run
+// there.
+type KubeAPI interface {
+	// RESTConfig reaches the API server from this machine; valid once Up has returned.
+	RESTConfig() *rest.Config
+	// Conformance describes the Gateway API controller for the conformance suite, or says
+	// why the suite cannot run against it here.
+	Conformance() (ConformanceTarget, error)
+	// ProvideImages makes the images available to the nodes under these references: loaded
+	// from this machine's Docker where the platform runs images built here, pulled by the
+	// nodes themselves otherwise.
+	ProvideImages(ctx context.Context, refs ...string) error
+}
+
+// ConformanceTarget is the controller as the conformance suite and its report name it.
+type ConformanceTarget struct {
+	// GatewayClass is the class the controller serves.
+	GatewayClass string
+	// Organization, Project, URL, Version and Contact fill the ConformanceReport's
+	// implementation.
+	Organization, Project, URL, Version string
+	Contact                             []string
 }

@@ -12,10 +12,10 @@
 # `traefik version` reports the pin, not "dev". The module ships webui/static empty, so the
 # dashboard is not built in; the addon does not enable it.
 #
-# The image is the binary, the host's CA bundle and a world-writable /tmp, run as 65532: every
-# port the addon listens on is above 1024. /usr/local/bin/traefik is the entrypoint, so the
-# Deployment's args run unchanged on this image and on upstream's (whose entrypoint script
-# passes flags to traefik).
+# The image is the binary, the host's CA bundle and a world-writable /tmp, run as 65532; the
+# addon's pod lets it bind ports below 1024 (the ip_unprivileged_port_start sysctl), so it needs
+# no capability. /usr/local/bin/traefik is the entrypoint, so the Deployment's args run
+# unchanged on this image and on upstream's (whose entrypoint script passes flags to traefik).
 #
 # Cold on 2 cores: about 5 minutes alone, 15 beside other builds. The binary stays cached under
 # $CACHE_ROOT/traefik-<version>/bin. Warm (image present, same fingerprint): a second.

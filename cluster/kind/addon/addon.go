@@ -106,6 +106,21 @@ type Addon struct {
 	// locally built image of each into the nodes and rewrites the manifests to run it.
 	Images []Image
 	Steps  []Step
+	// Conformance is how the upstream Gateway API conformance suite runs against the
+	// controller; nil where grpclab does not know how to reach its Gateways from the host.
+	Conformance *Conformance
+}
+
+// Conformance describes a Gateway API controller to the upstream conformance suite, which
+// dials each Gateway at the address the controller publishes in its status.
+type Conformance struct {
+	// Organization, Project, URL and Contact name the implementation in the
+	// ConformanceReport, as the controller's own published reports do.
+	Organization, Project, URL string
+	Contact                    []string
+	// PodAddress: the controller publishes its own pod's IP as every Gateway's address, which
+	// the host reaches only where it routes pod IPs (the hermetic pod network).
+	PodAddress bool
 }
 
 // IngressPorts are node ports of an Ingress controller's TLS and plaintext entry points.

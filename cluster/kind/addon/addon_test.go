@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -169,6 +172,23 @@ func TestTraefikManifestAgreesWithAddon(t *testing.T) {
 		t.Errorf("no entry point listens on the Gateway listener port %d", GatewayListenerPort)
 	}
 
+	// The conformance suite's Gateways listen on the ports its base manifests give, and it
+	// dials the address Traefik publishes: the pod's IP, from the downward API.
+	if Traefik.Conformance == nil || !Traefik.Conformance.PodAddress {
+		t.Fatal("addon.Traefik does not say how the conformance suite reaches its Gateways")
+	}
+	for _, port := range conformanceListenerPorts(t) {
+		if ep := fmt.Sprintf(".address=:%d", port); !strings.Contains(strings.Join(c.Args, " "), ep) {
+			t.Errorf("no entry point listens on port %d, which a Gateway of the conformance suite's base manifests listens on", port)
+		}
+	}
+	if !slices.Contains(c.Args, "--providers.kubernetesgateway.statusAddress.ip=$(POD_IP)") ||
+		!slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == "POD_IP" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP"
+		}) {
+		t.Error("Traefik does not publish its pod's IP ($(POD_IP) from status.podIP) as the Gateways' status address")
+	}
+
 	nodePorts := map[int32]int32{} // nodePort → port
 	for _, p := range svc.Spec.Ports {
 		nodePorts[p.NodePort] = p.Port
@@ -198,4 +218,33 @@ func TestControllerLookup(t *testing.T) {
 	if _, err := Controller("istio"); err == nil || !strings.Contains(err.Error(), "envoy-gateway, ingress-nginx, nginx-gateway-fabric") {
 		t.Errorf("Controller(istio) err = %v, want the known names listed", err)
 	}
+}
+
+// conformanceListenerPorts are the listener ports of the Gateways in the upstream conformance
+// suite's base manifests.
+func conformanceListenerPorts(t *testing.T) []int32 {
+	t.Helper()
+	data, err := conformance.Manifests.ReadFile("base/manifests.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []int32
+	for _, doc := range strings.Split(string(data), "\n---") {
+		var gw gatewayv1.Gateway
+		if err := yaml.Unmarshal([]byte(doc), &gw); err != nil {
+			t.Fatal(err)
+		}
+		if gw.Kind != "Gateway" {
+			continue
+		}
+		for _, l := range gw.Spec.Listeners {
+			if !slices.Contains(ports, int32(l.Port)) {
+				ports = append(ports, int32(l.Port))
+			}
+		}
+	}
+	if len(ports) == 0 {
+		t.Fatal("no Gateway listeners in the conformance suite's base manifests")
+	}
+	return ports
 }

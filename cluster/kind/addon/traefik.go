@@ -26,4 +26,13 @@ var Traefik = Addon{
 		wait(Wait{Resource: deployments, Namespace: "traefik", Name: "traefik", Condition: "Available"}),
 		wait(Wait{Resource: gatewayClass, Name: "traefik", Condition: "Accepted"}),
 	},
+	// As Traefik's own conformance reports name it (integration/gateway_api_conformance_test.go
+	// in the module). traefik.yaml publishes the pod's IP as the Gateways' status address.
+	Conformance: &Conformance{
+		Organization: "traefik",
+		Project:      "traefik",
+		URL:          "https://traefik.io/",
+		Contact:      []string{"@traefik/maintainers"},
+		PodAddress:   true,
+	},
 }
