@@ -3,7 +3,9 @@
 # _artifacts/report.md. PLATFORM=kind|local (default: kind when a Docker daemon answers and
 # the kind images can be pulled or were built here by `make images`, else local);
 # CONTROLLER=traefik|envoy-gateway|nginx-gateway-fabric|ingress-nginx for kind;
-# GRPCLAB_IMAGES=pulled|built forces the kind platform's image source.
+# GRPCLAB_IMAGES=pulled|built forces the kind platform's image source; CONFORMANCE=1 (make
+# conformance) also runs the upstream Gateway API conformance suite's GATEWAY-GRPC profile on
+# the kind cluster after the scenarios, its ConformanceReport in ${ARTIFACTS}/conformance-report.yaml.
 set -o errexit -o nounset -o pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -32,6 +32,8 @@ var (
 	rec = &report.Recorder{}
 	// known are the controllers' known findings, from findings.yaml.
 	known report.Findings
+	// coverage sets the upstream conformance tests beside grpclab's cases (conformance.yaml).
+	coverage report.Coverage
 	// finishErr is what the finish steps could not do; it fails the run.
 	finishErr error
 )
@@ -49,6 +51,10 @@ func TestMain(m *testing.M) {
 	}
 	// A bad findings file fails now, not after the platform took minutes to come up.
 	if known, err = parseFindings(); err != nil {
+		fmt.Fprintf(os.Stderr, "scenarios: %v\n", err)
+		os.Exit(2)
+	}
+	if coverage, err = parseCoverage(); err != nil {
 		fmt.Fprintf(os.Stderr, "scenarios: %v\n", err)
 		os.Exit(2)
 	}

@@ -67,7 +67,11 @@ type Recorder struct {
 	tests map[string]*testWatch
 }
 
-type section struct{ title, body string }
+// section is a titled Markdown body, made from the recorded cases when the report is written.
+type section struct {
+	title string
+	body  func([]Case) string
+}
 
 // TB is the part of testing.TB the recorder needs.
 type TB interface {
@@ -130,6 +134,14 @@ func (r *Recorder) Add(c Case) {
 
 // AddSection appends a Markdown section to the report.
 func (r *Recorder) AddSection(title, body string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sections = append(r.sections, section{title, func([]Case) string { return body }})
+}
+
+// AddSectionFunc appends a section whose body is made from every recorded case when the
+// report is written, so it sees cases recorded after it was added.
+func (r *Recorder) AddSectionFunc(title string, body func([]Case) string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sections = append(r.sections, section{title, body})
@@ -311,7 +323,7 @@ func (r *Recorder) Markdown(w io.Writer) error {
 	secs := slices.Clone(r.sections)
 	r.mu.Unlock()
 	for _, s := range secs {
-		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, strings.TrimRight(s.body, "\n"))
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, strings.TrimRight(s.body(cases), "\n"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
