@@ -39,6 +39,7 @@ commands:
   status   show what runs and where the entry points are
   bench    measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
   compare  put scenario runs side by side, from DIR/results.json of each, in Markdown
+  migrate  convert ingress-nginx gRPC Ingresses (-f DIR) into Gateway API YAML
 
 run 'grpclab <command> -h' for its flags`
 
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bench(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compare(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateIngresses(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
