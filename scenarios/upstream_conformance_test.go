@@ -65,7 +65,15 @@ var coverageFile []byte
 func TestConformance(t *testing.T) {
 	rec.BeginTest(t)
 	rec.BeginFeature(t, conformanceScenario)
-	defer rec.EndFeature(t, conformanceScenario)
+	// The suite's parallel tests finish after this function returns, and its Report refuses
+	// to run before they have: both wait for this cleanup, registered first so it runs last.
+	var finish func()
+	t.Cleanup(func() {
+		if finish != nil {
+			finish()
+		}
+		rec.EndFeature(t, conformanceScenario)
+	})
 	if os.Getenv(ConformanceEnv) != "1" {
 		conformanceSkip(t, "not requested: make conformance, or "+ConformanceEnv+"=1 make e2e PLATFORM=kind, runs it")
 	}
@@ -91,10 +99,14 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatalf("conformance: %v", err)
 	}
-	progress("conformance: %s %s (GatewayClass %s), profile %s; features declared in its GatewayClass status and in the profile: %s",
-		target.Project, target.Version, target.GatewayClass, conformanceProfile, strings.Join(featureNames(opts.SupportedFeatures), ", "))
+	progress("conformance: %s %s (GatewayClass %s) declares %d features in its status; of them the run (profile %s, and GRPCRoute's extended features) tests %s",
+		target.Project, target.Version, target.GatewayClass, len(declared), conformanceProfile, strings.Join(featureNames(opts.SupportedFeatures), ", "))
 	rec.AddSectionFunc("Upstream conformance beside grpclab", conformanceSection)
-	results := &conformanceResults{supported: sets.New(opts.SupportedFeatures...), declared: declared, last: time.Now()}
+	results := &conformanceResults{
+		supported: sets.New(opts.SupportedFeatures...),
+		inScope:   conformanceScope(),
+		last:      time.Now(),
+	}
 	opts.Hook = results.record
 	cs, err := suite.NewConformanceTestSuite(opts)
 	if err != nil {
@@ -105,19 +117,25 @@ func TestConformance(t *testing.T) {
 	// (FailNow) if they never get ready, which the report records outside the cases.
 	cs.Setup(t, tests.ConformanceTests)
 	progress("conformance: base manifests ready (%s)", time.Since(start).Round(time.Millisecond))
+	finish = func() {
+		p, f, s, outside := results.counts()
+		progress("conformance: %d passed, %d failed, %d skipped (%s); %d tests of other profiles not in the run",
+			p, f, s, time.Since(start).Round(time.Millisecond), outside)
+		cr, err := cs.Report()
+		if err != nil {
+			t.Errorf("conformance report: %v", err)
+			return
+		}
+		path := filepath.Join(artifactsDir(), ConformanceReportFile)
+		if err := writeConformanceReport(path, cr); err != nil {
+			t.Error(err)
+			return
+		}
+		progress("conformance: ConformanceReport %s", path)
+	}
 	if err := cs.Run(t, tests.ConformanceTests); err != nil {
 		t.Fatalf("conformance: %v", err)
 	}
-	cr, err := cs.Report()
-	if err != nil {
-		t.Fatalf("conformance report: %v", err)
-	}
-	path := filepath.Join(artifactsDir(), ConformanceReportFile)
-	if err := writeConformanceReport(path, cr); err != nil {
-		t.Fatal(err)
-	}
-	p, f, s := results.counts()
-	progress("conformance: %d passed, %d failed, %d skipped (%s); ConformanceReport %s", p, f, s, time.Since(start).Round(time.Millisecond), path)
 }
 
 // parseCoverage reads conformance.yaml against the tests of the pinned suite.
@@ -188,8 +206,8 @@ func conformanceImages() ([]string, error) {
 
 // conformanceOptions builds the suite's options: the clients, the controller's GatewayClass,
 // the profile, and the features the controller declares in that GatewayClass's status that
-// the profile tests (the suite itself would run every declared feature's tests, HTTPRoute's
-// among them). It returns the declared features too, for the report.
+// are in conformanceScope (the suite itself would run every declared feature's tests,
+// HTTPRoute's among them). It returns the declared features too, for the progress line.
 func conformanceOptions(ctx context.Context, kube cluster.KubeAPI, target cluster.ConformanceTarget) (suite.ConformanceOptions, []features.FeatureName, error) {
 	// controller-runtime warns, with a stack, when nothing set its logger.
 	ctrllog.SetLogger(logr.Discard())
@@ -223,9 +241,7 @@ func conformanceOptions(ctx context.Context, kube cluster.KubeAPI, target cluste
 	for i, f := range gc.Status.SupportedFeatures {
 		declared[i] = features.FeatureName(f.Name)
 	}
-	profile := suite.GatewayGRPCConformanceProfile
-	inProfile := profile.CoreFeatures.Union(profile.ExtendedFeatures)
-	supported := sets.New(declared...).Intersection(inProfile)
+	supported := sets.New(declared...).Intersection(conformanceScope())
 	return suite.ConformanceOptions{
 		ConfigurableOptions: suite.ConfigurableOptions{
 			GatewayClassName: target.GatewayClass,
@@ -252,20 +268,34 @@ func conformanceOptions(ctx context.Context, kube cluster.KubeAPI, target cluste
 	}, declared, nil
 }
 
+// conformanceScope is what the run tests: the features of the GATEWAY-GRPC profile (the
+// Gateway's core and extended ones, GRPCRoute, ReferenceGrant) and GRPCRoute's extended
+// features, which no profile of v1.6.3 lists (GRPCRouteNamedRouteRule).
+func conformanceScope() sets.Set[features.FeatureName] {
+	p := suite.GatewayGRPCConformanceProfile
+	return p.CoreFeatures.Union(p.ExtendedFeatures).Union(features.SetsToNamesSet(features.GRPCRouteExtendedFeatures))
+}
+
 // conformanceResults records each upstream test as a case when it ends (the suite's Hook).
+// A test outside the scope (one needing a feature of another profile, HTTPRoute's say) is
+// counted, not recorded: the suite lists every test it has.
 type conformanceResults struct {
-	supported sets.Set[features.FeatureName]
-	declared  []features.FeatureName
-	mu        sync.Mutex
-	last      time.Time
-	passed    int
-	failed    int
-	skipped   int
+	supported, inScope sets.Set[features.FeatureName]
+	mu                 sync.Mutex
+	last               time.Time
+	passed             int
+	failed             int
+	skipped            int
+	outside            int
 }
 
 func (r *conformanceResults) record(t *testing.T, test suite.ConformanceTest, _ *suite.ConformanceTestSuite) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.inScope.HasAll(test.Features...) && !t.Failed() {
+		r.outside++
+		return
+	}
 	now := time.Now()
 	c := report.Case{Scenario: conformanceScenario, Name: test.ShortName, Duration: now.Sub(r.last)}
 	r.last = now
@@ -276,7 +306,8 @@ func (r *conformanceResults) record(t *testing.T, test suite.ConformanceTest, _ 
 		r.failed++
 	case missing.Len() > 0:
 		c.Result = report.Skipped
-		c.Detail = "not in the run: " + whyNotSupported(missing, r.declared)
+		// The test is in the scope, so what it lacks is what the controller does not declare.
+		c.Detail = "needs " + strings.Join(featureNames(missing.UnsortedList()), ", ") + ", which the GatewayClass status does not declare"
 		r.skipped++
 	case t.Skipped():
 		c.Result = report.Skipped
@@ -290,25 +321,10 @@ func (r *conformanceResults) record(t *testing.T, test suite.ConformanceTest, _ 
 	progress("conformance %s: %s (%s)", test.ShortName, c.Result, c.Duration.Round(time.Millisecond))
 }
 
-func (r *conformanceResults) counts() (passed, failed, skipped int) {
+func (r *conformanceResults) counts() (passed, failed, skipped, outside int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.passed, r.failed, r.skipped
-}
-
-// whyNotSupported says, for each feature a test needs that the run lacks, whether the
-// controller does not declare it or the profile does not test it.
-func whyNotSupported(missing sets.Set[features.FeatureName], declared []features.FeatureName) string {
-	isDeclared := sets.New(declared...)
-	var out []string
-	for _, f := range featureNames(missing.UnsortedList()) {
-		if isDeclared.Has(features.FeatureName(f)) {
-			out = append(out, f+" (declared, but outside the "+string(conformanceProfile)+" profile)")
-		} else {
-			out = append(out, f+" (not declared in the GatewayClass status)")
-		}
-	}
-	return strings.Join(out, ", ")
+	return r.passed, r.failed, r.skipped, r.outside
 }
 
 func featureNames(names []features.FeatureName) []string {
