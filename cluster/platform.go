@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"context"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
@@ -104,4 +105,19 @@ type ConformanceTarget struct {
 	// implementation.
 	Organization, Project, URL, Version string
 	Contact                             []string
+}
+
+// ServerRepository is the repository of the project's server image: the containers both
+// platforms run as grpclab-server (the local platform as processes), with any tag.
+const ServerRepository = "grpclab/grpclab-server"
+
+// IsServerImage reports whether an image reference names ServerRepository, with or without a
+// registry (a port included), a tag or a digest: "grpclab/grpclab-server:dev",
+// "localhost:5000/grpclab/grpclab-server@sha256:…".
+func IsServerImage(image string) bool {
+	name, _, _ := strings.Cut(image, "@")
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name = name[:i]
+	}
+	return name == ServerRepository || strings.HasSuffix(name, "/"+ServerRepository)
 }

@@ -19,9 +19,8 @@ var _ cluster.PodExec = (*Platform)(nil)
 
 // serverContainer finds the container of pod that runs the server image.
 func serverContainer(pod *corev1.Pod) (corev1.Container, bool) {
-	repo := strings.SplitN(ServerImage, ":", 2)[0]
 	for _, c := range pod.Spec.Containers {
-		if c.Image == ServerImage || strings.HasPrefix(c.Image, repo+":") || strings.HasSuffix(strings.SplitN(c.Image, ":", 2)[0], "/"+repo) {
+		if cluster.IsServerImage(c.Image) {
 			return c, true
 		}
 	}

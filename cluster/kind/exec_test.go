@@ -14,6 +14,8 @@ func TestServerContainer(t *testing.T) {
 		{"grpclab/grpclab-server:dev", true},
 		{"grpclab/grpclab-server:v1.2", true},
 		{"docker.io/grpclab/grpclab-server:dev", true},
+		{"localhost:5000/grpclab/grpclab-server:dev", true},
+		{"grpclab/grpclab-server@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true},
 		{"grpclab/grpclab-server-other:dev", false},
 		{"nginx:1.27", false},
 	} {

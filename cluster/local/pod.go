@@ -9,10 +9,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/grpclab/grpclab/cluster"
 )
 
 // ServerImage is the repository of the project's server image; only its containers are emulated.
-const ServerImage = "grpclab/grpclab-server"
+const ServerImage = cluster.ServerRepository
 
 // podTemplate is what the local platform takes from a Deployment: how to run each replica.
 type podTemplate struct {
@@ -22,20 +24,11 @@ type podTemplate struct {
 	labels                map[string]string
 }
 
-// isServerImage reports whether image (with any registry, tag or digest) is the server's.
-func isServerImage(image string) bool {
-	name, _, _ := strings.Cut(image, "@")
-	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
-		name = name[:i]
-	}
-	return name == ServerImage || strings.HasSuffix(name, "/"+ServerImage)
-}
-
 // templateOf finds the server container of d, or says why d is not emulated.
 func templateOf(d *appsv1.Deployment) (*podTemplate, error) {
 	var found []corev1.Container
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if isServerImage(c.Image) {
+		if cluster.IsServerImage(c.Image) {
 			found = append(found, c)
 		}
 	}
