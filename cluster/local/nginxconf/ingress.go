@@ -46,6 +46,8 @@ type ingressLocation struct {
 	send     time.Duration
 	connect  time.Duration
 	bodySize string // client_max_body_size
+	canary   *ingressCanary
+	pass     string // what grpc_pass/proxy_pass names: the upstream, or the canary's map variable
 }
 
 // bodySizeRe is an nginx size ("1m", "8k", "0" for no limit).
@@ -97,7 +99,12 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 	host("") // the default server always exists: unknown hosts get 404
 	var tlsSecrets []string
 	taken := map[string]map[string]string{} // host -> location match -> from
+	var canaries []*networkingv1.Ingress
 	for _, ing := range ours {
+		if isCanary(ing) {
+			canaries = append(canaries, ing)
+			continue
+		}
 		diag := func(field, reason, format string, args ...any) {
 			r.diag("Ingress", ing.Namespace, ing.Name, field, reason, fmt.Sprintf(format, args...))
 		}
@@ -181,6 +188,16 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 					continue // reported with its rule
 				}
 				add(hn, "spec.defaultBackend", "/", ing.Spec.DefaultBackend)
+			}
+		}
+	}
+	r.mergeCanaries(canaries, hosts)
+	for _, h := range hosts {
+		for i := range h.locations {
+			l := &h.locations[i]
+			l.pass = l.upstream
+			if l.canary != nil && l.upstream != "" {
+				l.pass = r.canaryTarget(l)
 			}
 		}
 	}
@@ -396,13 +413,13 @@ func (r *renderer) writeIngressLocations(b *strings.Builder, h *ingressHost, pla
 			p("            grpc_read_timeout %s;\n            grpc_send_timeout %s;\n            grpc_connect_timeout %s;\n",
 				seconds(l.read), seconds(l.send), seconds(l.connect))
 			p("            client_body_timeout %s;\n", seconds(l.send))
-			p("            grpc_pass grpc://%s;\n", l.upstream)
+			p("            grpc_pass grpc://%s;\n", l.pass)
 		default:
 			p("            client_max_body_size %s;\n", l.bodySize)
 			p("            proxy_http_version 1.1;\n            proxy_set_header Host $host;\n")
 			p("            proxy_read_timeout %s;\n            proxy_send_timeout %s;\n            proxy_connect_timeout %s;\n",
 				seconds(l.read), seconds(l.send), seconds(l.connect))
-			p("            proxy_pass http://%s;\n", l.upstream)
+			p("            proxy_pass http://%s;\n", l.pass)
 		}
 		p("        }\n")
 	}

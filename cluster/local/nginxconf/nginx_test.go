@@ -260,6 +260,29 @@ func TestNginx(t *testing.T) {
 		ingress("slow", "slow.example.com", "wild-tls", map[string]string{annBackendProtocol: "GRPC", annReadTimeout: "1", annSSLRedirect: "false"}, networkingv1.ServiceBackendPort{Number: 50051}),
 		ingress("fast", "fast.example.com", "wild-tls", map[string]string{annBackendProtocol: "GRPC"}, networkingv1.ServiceBackendPort{Number: 50051}),
 	}
+	// Canary pairs, written the ingress-nginx way: a main Ingress and a canary one on the same
+	// host and path.
+	grpcAnn := func(kv ...string) map[string]string {
+		ann := map[string]string{annBackendProtocol: "GRPC"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			ann[kv[i]] = kv[i+1]
+		}
+		return ann
+	}
+	to := func(ing *networkingv1.Ingress, svc string) *networkingv1.Ingress {
+		ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = svc
+		return ing
+	}
+	port := networkingv1.ServiceBackendPort{Number: 50051}
+	ingresses = append(ingresses,
+		to(ingress("hdr-main", "chdr.example.com", "wild-tls", grpcAnn(), port), "hdr1"),
+		to(ingress("hdr-canary", "chdr.example.com", "wild-tls", grpcAnn(annCanary, "true", annCanaryHeader, "env", annCanaryHeaderValue, "canary"), port), "hdr2"),
+		to(ingress("w-main", "cweight.example.com", "wild-tls", grpcAnn(), port), "w80"),
+		to(ingress("w-canary", "cweight.example.com", "wild-tls", grpcAnn(annCanary, "true", annCanaryWeight, "20"), port), "w20"),
+		to(ingress("always-main", "calways.example.com", "wild-tls", grpcAnn(), port), "old"),
+		to(ingress("always-canary", "calways.example.com", "wild-tls", grpcAnn(annCanary, "true", annCanaryHeader, "x-canary", annCanaryWeight, "100"), port), "new"),
+		to(ingress("orphan-canary", "orphan.example.com", "wild-tls", grpcAnn(annCanary, "true", annCanaryWeight, "100"), port), "new"),
+	)
 	other := ingress("other", "other.example.com", "wild-tls", map[string]string{annBackendProtocol: "GRPC"}, networkingv1.ServiceBackendPort{Number: 50051})
 	other.Spec.IngressClassName = ptr("traefik")
 	in.Ingresses = append(ingresses, other)
@@ -269,6 +292,9 @@ func TestNginx(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render ingress group: %v", err)
 	}
+	if !hasDiag(cfg2.Diagnostics, "orphan-canary", "NoMainIngress") {
+		t.Errorf("no NoMainIngress diagnostic for orphan-canary in %v", cfg2.Diagnostics)
+	}
 	if err := Reload(ctx, state, cfg2); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
@@ -276,9 +302,17 @@ func TestNginx(t *testing.T) {
 		c := newClients(t, ca.pool)
 		cases := []struct {
 			name, host, method string
+			md                 []string
 			served             string
 			code               codes.Code
 		}{
+			{name: "canary-by-header-value sends the header to the canary", host: "chdr.example.com", method: "/any.Svc/M", md: []string{"env", "canary"}, served: "hdr2"},
+			{name: "canary-by-header-value is case sensitive", host: "chdr.example.com", method: "/any.Svc/M", md: []string{"env", "Canary"}, served: "hdr1"},
+			{name: "no canary header reaches the main backend", host: "chdr.example.com", method: "/any.Svc/M", served: "hdr1"},
+			{name: "canary-by-header always reaches the canary", host: "calways.example.com", method: "/any.Svc/M", md: []string{"x-canary", "always"}, served: "new"},
+			{name: "canary-by-header never beats canary-weight 100", host: "calways.example.com", method: "/any.Svc/M", md: []string{"x-canary", "never"}, served: "old"},
+			{name: "other header values fall to the weight", host: "calways.example.com", method: "/any.Svc/M", md: []string{"x-canary", "maybe"}, served: "new"},
+			{name: "a canary without a main Ingress serves nothing", host: "orphan.example.com", method: "/any.Svc/M", code: codes.Unimplemented},
 			{name: "host rule with a named port", host: "ing.example.com", method: "/any.Svc/M", served: "ing"},
 			{name: "unknown host is 404, read as Unimplemented", host: "unknown.example.com", method: "/any.Svc/M", code: codes.Unimplemented},
 			{name: "other class is ignored", host: "other.example.com", method: "/any.Svc/M", code: codes.Unimplemented},
@@ -287,13 +321,27 @@ func TestNginx(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				served, st := c.call(ingHTTPS, tc.host, true, tc.method)
+				served, st := c.call(ingHTTPS, tc.host, true, tc.method, tc.md...)
 				if st.Code() != tc.code || served != tc.served {
 					t.Errorf("%s %s: got served=%q code=%v (%s), want served=%q code=%v",
 						tc.host, tc.method, served, st.Code(), st.Message(), tc.served, tc.code)
 				}
 			})
 		}
+		t.Run("canary-weight 20 takes about a fifth", func(t *testing.T) {
+			counts := map[string]int{}
+			const n = 300
+			for i := 0; i < n; i++ {
+				served, st := c.call(ingHTTPS, "cweight.example.com", true, "/any.Svc/M")
+				if st.Code() != codes.OK {
+					t.Fatalf("call %d: %v", i, st.Err())
+				}
+				counts[served]++
+			}
+			if share := float64(counts["w20"]) / n; share < 0.12 || share > 0.28 || counts["w80"]+counts["w20"] != n {
+				t.Errorf("counts %v: want the canary's share in [0.12, 0.28] (got %.2f)", counts, share)
+			}
+		})
 		httpClient := &http.Client{
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport:     &http.Transport{TLSClientConfig: &tls.Config{}},
@@ -431,4 +479,13 @@ func sessionID(t *testing.T, pid int) int {
 		t.Fatal(err)
 	}
 	return sid
+}
+
+func hasDiag(diags []Diagnostic, name, reason string) bool {
+	for _, d := range diags {
+		if d.Name == name && d.Reason == reason {
+			return true
+		}
+	}
+	return false
 }

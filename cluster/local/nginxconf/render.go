@@ -22,6 +22,7 @@ type renderer struct {
 	splitByBody map[string]string
 	conds       []headerCond
 	condIndex   map[headerCond]int
+	canaryMaps  []string // ingress-nginx canaries: one map per location, after the header conditions
 	gwAddrs     map[string]*gatewayAddr
 	gwAddrOrder []string
 	reserved    map[string]string // address -> what else listens there
@@ -162,6 +163,13 @@ func (r *renderer) write(gw []*gwServer, ing *ingressConf) string {
 	}
 	for i, c := range r.conds {
 		p("    map $%s $grpclab_h%d {\n        default 0;\n        %s 1;\n    }\n", c.variable, i, quote("~"+c.regex))
+	}
+
+	if len(r.canaryMaps) > 0 {
+		p("\n    # Ingress canaries: the header rule first, then the weights (ingress-nginx's order).\n")
+	}
+	for _, m := range r.canaryMaps {
+		p("%s", m)
 	}
 
 	for i, s := range gw {

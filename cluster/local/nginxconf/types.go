@@ -125,7 +125,9 @@ func Limits() []string {
 		"the Ingress ssl-redirect Location carries the local HTTPS port (ingress-nginx assumes 443)",
 		"a request is routed by its :authority; an SNI naming another host of the same port is not refused (no 421)",
 		"Ingress annotations honoured: backend-protocol, ssl-redirect, force-ssl-redirect, proxy-read-timeout, " +
-			"proxy-send-timeout, proxy-connect-timeout, proxy-body-size; others are ignored",
+			"proxy-send-timeout, proxy-connect-timeout, proxy-body-size, and on canary Ingresses canary, " +
+			"canary-by-header, canary-by-header-value, canary-weight, canary-weight-total; others are ignored " +
+			"(canary-by-header-pattern and canary-by-cookie included)",
 	}
 }
 
