@@ -407,6 +407,7 @@ func (p *Platform) render() (*nginxconf.Config, error) {
 	in := nginxconf.Input{
 		Gateways:      sorted[*gatewayv1.Gateway](p),
 		GRPCRoutes:    sorted[*gatewayv1.GRPCRoute](p),
+		HTTPRoutes:    sorted[*gatewayv1.HTTPRoute](p),
 		Ingresses:     sorted[*networkingv1.Ingress](p),
 		Services:      sorted[*corev1.Service](p),
 		Endpoints:     p.endpoints(),

@@ -23,6 +23,9 @@ type listenerInfo struct {
 	tls      bool
 	certs    []CertFiles
 	attached []attachment
+	// redirects are the HTTPRoutes accepted here; only a plaintext address without
+	// GRPCRoutes serves them (see redirectServers).
+	redirects []redirect
 }
 
 // attachment is a route accepted on a listener, with the hostnames it serves there.
@@ -201,88 +204,110 @@ func (r *renderer) attachRoutes() error {
 		if route == nil {
 			return fmt.Errorf("grpcRoutes[%d]: nil GRPCRoute", ri)
 		}
-		diag := func(field, reason, format string, args ...any) {
-			r.diag("GRPCRoute", route.Namespace, route.Name, field, reason, fmt.Sprintf(format, args...))
-		}
 		rules, ok := r.compileRules(route)
 		if !ok {
 			continue // compileRules said why
 		}
-		var routeHosts []string
-		valid := true
-		for hi, h := range route.Spec.Hostnames {
-			host := strings.ToLower(string(h))
-			if !validHostname(host) {
-				diag(fmt.Sprintf("spec.hostnames[%d]", hi), "UnsupportedValue", "invalid hostname %q; route not accepted", h)
-				valid = false
-			}
-			routeHosts = append(routeHosts, host)
-		}
-		if !valid {
-			continue
-		}
-		for pi, pr := range route.Spec.ParentRefs {
-			field := fmt.Sprintf("spec.parentRefs[%d]", pi)
-			if (pr.Group != nil && string(*pr.Group) != gatewayGroup) || (pr.Kind != nil && *pr.Kind != "Gateway") {
-				diag(field, "InvalidKind", "parentRef must be a %s Gateway", gatewayGroup)
-				continue
-			}
-			ns := route.Namespace
-			if pr.Namespace != nil {
-				ns = string(*pr.Namespace)
-			}
-			gw, ok := gateways[objKey(ns, string(pr.Name))]
-			if !ok {
-				diag(field, "NoMatchingParent", "Gateway %s/%s not found", ns, pr.Name)
-				continue
-			}
-			var reasons []string
-			attachedHere := 0
-			for _, li := range listenersOf[gw] {
-				if pr.SectionName != nil && string(*pr.SectionName) != string(li.spec.Name) {
-					continue
-				}
-				if pr.Port != nil && *pr.Port != li.spec.Port {
-					continue
-				}
-				if why := r.allows(li, route); why != "" {
-					reasons = append(reasons, fmt.Sprintf("listener %q: %s", li.spec.Name, why))
-					continue
-				}
-				hosts := intersect(li.hostname, routeHosts)
-				if len(hosts) == 0 {
-					reasons = append(reasons, fmt.Sprintf("listener %q: no hostname intersects %q", li.spec.Name, li.hostname))
-					continue
-				}
+		r.attach("GRPCRoute", &route.ObjectMeta, route.Spec.Hostnames, route.Spec.ParentRefs, gateways, listenersOf,
+			func(li *listenerInfo, hosts []string) {
 				li.attached = append(li.attached, attachment{route: route, hosts: hosts, rules: rules})
-				attachedHere++
-			}
-			switch {
-			case attachedHere > 0:
-			case len(reasons) == 0:
-				diag(field, "NoMatchingParent", "Gateway %s/%s has no programmed HTTP or HTTPS listener matching sectionName/port", ns, pr.Name)
-			case strings.Contains(strings.Join(reasons, ""), "no hostname intersects"):
-				diag(field, "NoMatchingListenerHostname", "%s", strings.Join(reasons, "; "))
-			default:
-				diag(field, "NotAllowedByListeners", "%s", strings.Join(reasons, "; "))
-			}
+			})
+	}
+	for ri, route := range r.in.HTTPRoutes {
+		if route == nil {
+			return fmt.Errorf("httpRoutes[%d]: nil HTTPRoute", ri)
 		}
+		rd, ok := r.compileRedirect(route)
+		if !ok {
+			continue // compileRedirect said why
+		}
+		r.attach("HTTPRoute", &route.ObjectMeta, route.Spec.Hostnames, route.Spec.ParentRefs, gateways, listenersOf,
+			func(li *listenerInfo, hosts []string) {
+				a := rd
+				a.hosts = hosts
+				li.redirects = append(li.redirects, a)
+			})
 	}
 	return nil
 }
 
+// attach resolves a route's parentRefs to listeners and calls add for each listener that
+// accepts it, with the hostnames it serves there; a parentRef that attaches nowhere gets a
+// diagnostic with the spec's reason.
+func (r *renderer) attach(kind string, meta *metav1.ObjectMeta, hostnames []gatewayv1.Hostname, parents []gatewayv1.ParentReference,
+	gateways map[string]*gatewayv1.Gateway, listenersOf map[*gatewayv1.Gateway][]*listenerInfo, add func(*listenerInfo, []string)) {
+	diag := func(field, reason, format string, args ...any) {
+		r.diag(kind, meta.Namespace, meta.Name, field, reason, fmt.Sprintf(format, args...))
+	}
+	var routeHosts []string
+	for hi, h := range hostnames {
+		host := strings.ToLower(string(h))
+		if !validHostname(host) {
+			diag(fmt.Sprintf("spec.hostnames[%d]", hi), "UnsupportedValue", "invalid hostname %q; route not accepted", h)
+			return
+		}
+		routeHosts = append(routeHosts, host)
+	}
+	for pi, pr := range parents {
+		field := fmt.Sprintf("spec.parentRefs[%d]", pi)
+		if (pr.Group != nil && string(*pr.Group) != gatewayGroup) || (pr.Kind != nil && *pr.Kind != "Gateway") {
+			diag(field, "InvalidKind", "parentRef must be a %s Gateway", gatewayGroup)
+			continue
+		}
+		ns := meta.Namespace
+		if pr.Namespace != nil {
+			ns = string(*pr.Namespace)
+		}
+		gw, ok := gateways[objKey(ns, string(pr.Name))]
+		if !ok {
+			diag(field, "NoMatchingParent", "Gateway %s/%s not found", ns, pr.Name)
+			continue
+		}
+		var reasons []string
+		attachedHere := 0
+		for _, li := range listenersOf[gw] {
+			if pr.SectionName != nil && string(*pr.SectionName) != string(li.spec.Name) {
+				continue
+			}
+			if pr.Port != nil && *pr.Port != li.spec.Port {
+				continue
+			}
+			if why := r.allows(li, kind, meta.Namespace); why != "" {
+				reasons = append(reasons, fmt.Sprintf("listener %q: %s", li.spec.Name, why))
+				continue
+			}
+			hosts := intersect(li.hostname, routeHosts)
+			if len(hosts) == 0 {
+				reasons = append(reasons, fmt.Sprintf("listener %q: no hostname intersects %q", li.spec.Name, li.hostname))
+				continue
+			}
+			add(li, hosts)
+			attachedHere++
+		}
+		switch {
+		case attachedHere > 0:
+		case len(reasons) == 0:
+			diag(field, "NoMatchingParent", "Gateway %s/%s has no programmed HTTP or HTTPS listener matching sectionName/port", ns, pr.Name)
+		case strings.Contains(strings.Join(reasons, ""), "no hostname intersects"):
+			diag(field, "NoMatchingListenerHostname", "%s", strings.Join(reasons, "; "))
+		default:
+			diag(field, "NotAllowedByListeners", "%s", strings.Join(reasons, "; "))
+		}
+	}
+}
+
 // allows says why a listener does not accept the route ("" when it does).
-func (r *renderer) allows(li *listenerInfo, route *gatewayv1.GRPCRoute) string {
+func (r *renderer) allows(li *listenerInfo, kind, namespace string) string {
 	ar := li.spec.AllowedRoutes
 	if ar != nil && len(ar.Kinds) > 0 {
 		ok := false
 		for _, k := range ar.Kinds {
-			if (k.Group == nil || string(*k.Group) == gatewayGroup) && k.Kind == "GRPCRoute" {
+			if (k.Group == nil || string(*k.Group) == gatewayGroup) && string(k.Kind) == kind {
 				ok = true
 			}
 		}
 		if !ok {
-			return "allowedRoutes.kinds excludes GRPCRoute"
+			return "allowedRoutes.kinds excludes " + kind
 		}
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -293,7 +318,7 @@ func (r *renderer) allows(li *listenerInfo, route *gatewayv1.GRPCRoute) string {
 	case gatewayv1.NamespacesFromAll:
 		return ""
 	case gatewayv1.NamespacesFromSame:
-		if route.Namespace == li.gw.Namespace {
+		if namespace == li.gw.Namespace {
 			return ""
 		}
 		return fmt.Sprintf("routes only from namespace %q", li.gw.Namespace)
@@ -305,10 +330,10 @@ func (r *renderer) allows(li *listenerInfo, route *gatewayv1.GRPCRoute) string {
 		if err != nil {
 			return fmt.Sprintf("invalid allowedRoutes.namespaces.selector: %v", err)
 		}
-		if sel.Matches(labels.Set(r.namespaceLabels(route.Namespace))) {
+		if sel.Matches(labels.Set(r.namespaceLabels(namespace))) {
 			return ""
 		}
-		return fmt.Sprintf("namespace %q does not match the allowedRoutes selector", route.Namespace)
+		return fmt.Sprintf("namespace %q does not match the allowedRoutes selector", namespace)
 	default:
 		return fmt.Sprintf("allowedRoutes.namespaces.from is %q", from)
 	}

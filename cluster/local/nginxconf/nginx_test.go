@@ -125,10 +125,33 @@ func TestNginx(t *testing.T) {
 		grpcRoute("default", "inter", t0, []string{"inter.example.com", "inter.other.org"}, https, rule(nil, be("inter"))),
 		grpcRoute("default", "plain", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "h2c")}, rule(nil, be("plain"))),
 	}
+	// A second Gateway whose HTTP listener only redirects: the shape of a migrated ssl-redirect.
+	redirAddr := freePort(t)
+	redirGW := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "redir"},
+		Spec:       gatewayv1.GatewaySpec{Listeners: []gatewayv1.Listener{{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType}}},
+	}
+	redirectRoute := func(name, host string, f gatewayv1.HTTPRequestRedirectFilter, parents ...gatewayv1.ParentReference) *gatewayv1.HTTPRoute {
+		return &gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: gatewayv1.HTTPRouteSpec{
+				CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: parents},
+				Hostnames:       []gatewayv1.Hostname{gatewayv1.Hostname(host)},
+				Rules: []gatewayv1.HTTPRouteRule{{Filters: []gatewayv1.HTTPRouteFilter{{
+					Type: gatewayv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &f}}}},
+			},
+		}
+	}
+	httpRoutes := []*gatewayv1.HTTPRoute{
+		redirectRoute("to-https", "r.example.com", gatewayv1.HTTPRequestRedirectFilter{Scheme: ptr("https"), StatusCode: ptr(301)}, parent("", "redir", "http")),
+		redirectRoute("to-port", "p.example.com", gatewayv1.HTTPRequestRedirectFilter{Scheme: ptr("https"), Port: ptr(gatewayv1.PortNumber(8443))}, parent("", "redir", "http")),
+		// The h2c listener carries GRPCRoutes: an nginx port is h2c or HTTP/1.1, not both.
+		redirectRoute("on-h2c", "plain.example.com", gatewayv1.HTTPRequestRedirectFilter{Scheme: ptr("https")}, parent("", "gw", "h2c")),
+	}
 	in := Input{
-		Gateways: []*gatewayv1.Gateway{gw}, GRPCRoutes: routes, Services: services, Endpoints: endpoints,
+		Gateways: []*gatewayv1.Gateway{gw, redirGW}, GRPCRoutes: routes, HTTPRoutes: httpRoutes, Services: services, Endpoints: endpoints,
 		Certs:         map[string]CertFiles{"default/wild-tls": wildCert, "default/ing-tls": ingCert},
-		GatewayListen: map[string]string{"default/gw/https": httpsAddr, "default/gw/h2c": h2cAddr},
+		GatewayListen: map[string]string{"default/gw/https": httpsAddr, "default/gw/h2c": h2cAddr, "default/redir/http": redirAddr},
 		IngressClass:  "nginx", IngressHTTPS: ingHTTPS, IngressHTTP: ingHTTP,
 		IdleTimeout: 10 * time.Second, StateDir: state, Generation: 1, AdminListen: admin,
 	}
@@ -139,6 +162,9 @@ func TestNginx(t *testing.T) {
 	if dump := os.Getenv("NGINXCONF_DUMP"); dump != "" {
 		// For reading the rendered configuration: NGINXCONF_DUMP=/tmp/x.conf go test -run TestNginx
 		_ = os.WriteFile(dump, []byte(cfg.Text), 0o644)
+	}
+	if !hasDiag(cfg.Diagnostics, "on-h2c", "UnsupportedValue") {
+		t.Errorf("no diagnostic for the HTTPRoute on the h2c listener in %v", cfg.Diagnostics)
 	}
 	if err := Start(ctx, state, cfg); err != nil {
 		t.Fatalf("start: %v\n%s", err, cfg.Text)
@@ -245,6 +271,17 @@ func TestNginx(t *testing.T) {
 				t.Errorf("got %v served=%v, want exact", err, hdr.Get("x-served-by"))
 			}
 		})
+		for _, tc := range []struct{ host, want string }{
+			{"r.example.com", "301 https://r.example.com/any.Svc/M"},
+			{"p.example.com", "302 https://p.example.com:8443/any.Svc/M"},
+			{"unknown.example.com", "404 "},
+		} {
+			t.Run("HTTPRoute redirect for "+tc.host, func(t *testing.T) {
+				if got := get(t, redirAddr, tc.host); got != tc.want {
+					t.Errorf("got %q, want %q", got, tc.want)
+				}
+			})
+		}
 		t.Run("plaintext to the TLS port fails", func(t *testing.T) {
 			fresh := newClients(t, ca.pool)
 			_, st := fresh.call(httpsAddr, "foo.example.com", false, "/grpclab.Test/Any")
@@ -342,30 +379,15 @@ func TestNginx(t *testing.T) {
 				t.Errorf("counts %v: want the canary's share in [0.12, 0.28] (got %.2f)", counts, share)
 			}
 		})
-		httpClient := &http.Client{
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport:     &http.Transport{TLSClientConfig: &tls.Config{}},
-		}
-		redirect := func(host string) (int, string) {
-			req, _ := http.NewRequest(http.MethodGet, "http://"+ingHTTP+"/any.Svc/M", nil)
-			req.Host = host
-			resp, err := httpClient.Do(req)
-			if err != nil {
-				t.Fatalf("GET %s: %v", host, err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode, resp.Header.Get("Location")
-		}
 		t.Run("ssl-redirect answers 308 on the HTTP port", func(t *testing.T) {
-			code, loc := redirect("ing.example.com")
 			_, port, _ := strings.Cut(ingHTTPS, ":")
-			if want := fmt.Sprintf("https://ing.example.com:%s/any.Svc/M", port); code != http.StatusPermanentRedirect || loc != want {
-				t.Errorf("got %d %q, want 308 %q", code, loc, want)
+			if got, want := get(t, ingHTTP, "ing.example.com"), fmt.Sprintf("308 https://ing.example.com:%s/any.Svc/M", port); got != want {
+				t.Errorf("got %q, want %q", got, want)
 			}
 		})
 		t.Run("ssl-redirect false does not redirect", func(t *testing.T) {
-			if code, loc := redirect("slow.example.com"); code == http.StatusPermanentRedirect {
-				t.Errorf("got 308 to %q, want no redirect", loc)
+			if got := get(t, ingHTTP, "slow.example.com"); strings.HasPrefix(got, "308") {
+				t.Errorf("got %q, want no redirect", got)
 			}
 		})
 		t.Run("gateway still routes after reload", func(t *testing.T) {
@@ -394,7 +416,7 @@ func TestNginx(t *testing.T) {
 		}
 		defer busy.Close()
 		in3 := in
-		in3.GatewayListen = map[string]string{"default/gw/https": busy.Addr().String(), "default/gw/h2c": h2cAddr}
+		in3.GatewayListen = map[string]string{"default/gw/https": busy.Addr().String(), "default/gw/h2c": h2cAddr, "default/redir/http": redirAddr}
 		in3.Generation = 4
 		cfg3, err := Render(in3)
 		if err != nil {
@@ -488,4 +510,21 @@ func hasDiag(diags []Diagnostic, name, reason string) bool {
 		}
 	}
 	return false
+}
+
+// get sends GET /any.Svc/M over HTTP/1.1 to addr with this Host and returns "status Location".
+func get(t *testing.T, addr, host string) string {
+	t.Helper()
+	client := &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{}},
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/any.Svc/M", nil)
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s on %s: %v", host, addr, err)
+	}
+	resp.Body.Close()
+	return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Location"))
 }

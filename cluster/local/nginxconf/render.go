@@ -76,14 +76,19 @@ func Render(in Input) (*Config, error) {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	var gwServers []*gwServer
+	var redirects strings.Builder
 	for _, addr := range r.gwAddrOrder {
+		if text := r.redirectServers(r.gwAddrs[addr]); text != "" {
+			redirects.WriteString(text)
+			continue
+		}
 		gwServers = append(gwServers, r.gatewayServers(r.gwAddrs[addr])...)
 	}
 	ing, err := r.ingressServers()
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	text := r.write(gwServers, ing)
+	text := r.write(gwServers, redirects.String(), ing)
 	return &Config{Text: text, Diagnostics: r.diags, Generation: in.Generation, AdminListen: in.AdminListen}, nil
 }
 
@@ -108,7 +113,7 @@ func (r *renderer) idle() time.Duration {
 	return defaultIdleTimeout
 }
 
-func (r *renderer) write(gw []*gwServer, ing *ingressConf) string {
+func (r *renderer) write(gw []*gwServer, redirects string, ing *ingressConf) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	state := r.in.StateDir
@@ -175,6 +180,7 @@ func (r *renderer) write(gw []*gwServer, ing *ingressConf) string {
 	for i, s := range gw {
 		r.writeGatewayServer(&b, i, s)
 	}
+	b.WriteString(redirects)
 	if ing != nil {
 		r.writeIngress(&b, ing)
 	}

@@ -28,6 +28,9 @@ import (
 type Input struct {
 	Gateways   []*gatewayv1.Gateway
 	GRPCRoutes []*gatewayv1.GRPCRoute
+	// HTTPRoutes are served only where they redirect (see redirect.go): the shape of a migrated
+	// ssl-redirect.
+	HTTPRoutes []*gatewayv1.HTTPRoute
 	Ingresses  []*networkingv1.Ingress
 	Services   []*corev1.Service
 	// ReferenceGrants permit cross-namespace backendRefs and certificateRefs.
@@ -112,6 +115,8 @@ func Limits() []string {
 		"RegularExpression matches run on PCRE, not RE2; patterns are checked with Go's RE2 parser " +
 			"and anchored (full match), so RE2-only or PCRE-only syntax may behave differently",
 		"precedence counts the characters of a RegularExpression service or method as written",
+		"HTTPRoutes are served only when their one rule is a RequestRedirect (no path rewrite), on an HTTP " +
+			"listener that carries no GRPCRoute; the Location names the listener's port from the manifest",
 		"GRPCRoute filters (RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, " +
 			"ExtensionRef) and backendRef filters are not implemented: the rule is rendered " +
 			"without them and a Diagnostic says so",
