@@ -82,6 +82,15 @@ type PodExec interface {
 	Exec(ctx context.Context, namespace, pod string, command ...string) ([]byte, error)
 }
 
+// GatewayListeners is implemented by platforms that can reach every Gateway listener from
+// this machine, not only the one Endpoints names (the local platform gives each listener its
+// own port): suites that compare two Gateways, such as the migration scenario, need it.
+type GatewayListeners interface {
+	// ListenerAddress is where the listener of the Gateway answers, or an error saying
+	// why it does not (no such Gateway or listener, not programmed).
+	ListenerAddress(namespace, gateway, listener string) (string, error)
+}
+
 // KubeAPI is implemented by platforms that run a real Kubernetes API server (kind): suites
 // written against the API itself, such as the upstream Gateway API conformance suite, run
 // there.

@@ -136,6 +136,11 @@ func findServer() (string, error) {
 	return bin, nil
 }
 
+var (
+	_ cluster.Platform         = (*Platform)(nil)
+	_ cluster.GatewayListeners = (*Platform)(nil)
+)
+
 func (p *Platform) Name() string { return "local" }
 
 // ErrAlreadyUp says a platform already runs from this state directory.
@@ -504,6 +509,20 @@ func (p *Platform) Endpoints() cluster.Endpoints {
 		}
 	}
 	return ep
+}
+
+// ListenerAddress is the local address of a Gateway listener the last apply rendered.
+func (p *Platform) ListenerAddress(namespace, gateway, listener string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.st == nil {
+		return "", errors.New("the local platform is not up")
+	}
+	addr := p.st.Listeners[namespace+"/"+gateway+"/"+listener]
+	if addr == "" {
+		return "", fmt.Errorf("Gateway %s/%s has no listener %q applied here", namespace, gateway, listener)
+	}
+	return addr, nil
 }
 
 // Backends returns the replica addresses behind a Service port.
