@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ func TestVariants(t *testing.T) {
 	// Other packages code against these names.
 	want := []string{
 		"base", "gateway-api", "gateway-api/reflection", "gateway-api/weighted-canary",
-		"ingress-nginx", "ingress-nginx/stream-timeouts",
+		"ingress-nginx", "ingress-nginx/migration", "ingress-nginx/stream-timeouts",
 		"networkpolicy/article", "networkpolicy/default-deny", "networkpolicy/gateway-only",
 	}
 	if got := Variants(); !slices.Equal(got, want) {
@@ -91,6 +92,23 @@ func TestLoadCombinations(t *testing.T) {
 			}
 			if ing[0].Annotations["nginx.ingress.kubernetes.io/backend-protocol"] != "GRPC" {
 				t.Errorf("backend-protocol annotation lost")
+			}
+		}},
+		{[]string{"ingress-nginx/migration"}, func(t *testing.T, objs []Object) {
+			byName := map[string]*networkingv1.Ingress{}
+			for _, ing := range Of[*networkingv1.Ingress](objs) {
+				byName[ing.Name] = ing
+			}
+			if len(byName) != 3 || byName["fortune-ingress"] == nil {
+				t.Fatalf("Ingresses %v, want fortune-ingress and the canary pair", slices.Sorted(maps.Keys(byName)))
+			}
+			main, canary := byName["bar-ingress"], byName["bar-ingress-canary"]
+			if main == nil || canary == nil || main.Spec.Rules[0].Host != canary.Spec.Rules[0].Host {
+				t.Fatalf("want bar-ingress and bar-ingress-canary on one host")
+			}
+			if a := canary.Annotations; a["nginx.ingress.kubernetes.io/canary"] != "true" || a["nginx.ingress.kubernetes.io/canary-by-header"] != "env" ||
+				a["nginx.ingress.kubernetes.io/canary-by-header-value"] != "canary" {
+				t.Errorf("canary annotations = %v, want canary by header env: canary", a)
 			}
 		}},
 		{[]string{"networkpolicy/article"}, func(t *testing.T, objs []Object) {
