@@ -191,9 +191,19 @@ func (l *Lab) dial(t *testing.T, target call.Target, opts ...grpc.DialOption) *g
 // case with the last error otherwise, and notes that error for the report.
 func (l *Lab) eventually(ctx context.Context, t *testing.T, note func(string, ...any), check func(ctx context.Context) error) {
 	t.Helper()
+	if err := l.until(ctx, check); err != nil {
+		if last := errors.Unwrap(err); last != nil {
+			note("%v", last)
+		}
+		t.Fatal(err)
+	}
+}
+
+// until is eventually for callers that compare before they fail: it returns nil once check
+// succeeded Consecutive times in a row, else an error that wraps check's last error.
+func (l *Lab) until(ctx context.Context, check func(ctx context.Context) error) error {
 	to := l.timeouts
 	deadline := time.Now().Add(to.Max)
-	var last error
 	for streak := 0; streak < to.Consecutive; {
 		cctx, cancel := context.WithTimeout(ctx, to.Call)
 		err := check(cctx)
@@ -202,17 +212,17 @@ func (l *Lab) eventually(ctx context.Context, t *testing.T, note func(string, ..
 			streak++
 			continue
 		}
-		streak, last = 0, err
+		streak = 0
 		if time.Now().After(deadline) {
-			note("%v", last)
-			t.Fatalf("not %d consecutive successes within %s; last: %v", to.Consecutive, to.Max, last)
+			return fmt.Errorf("not %d consecutive successes within %s; last: %w", to.Consecutive, to.Max, err)
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("cancelled: %v; last: %v", ctx.Err(), last)
+			return fmt.Errorf("cancelled: %v; last: %w", ctx.Err(), err)
 		case <-time.After(to.Interval):
 		}
 	}
+	return nil
 }
 
 // need skips the case when the platform does not serve target's entry point.
