@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -86,10 +87,14 @@ type PodExec interface {
 // this machine, not only the one Endpoints names (the local platform gives each listener its
 // own port): suites that compare two Gateways, such as the migration scenario, need it.
 type GatewayListeners interface {
-	// ListenerAddress is where the listener of the Gateway answers, or an error saying
-	// why it does not (no such Gateway or listener, not programmed).
-	ListenerAddress(namespace, gateway, listener string) (string, error)
+	// ListenerAddress is where the listener of the Gateway answers, or an error saying why
+	// it does not (no such Gateway or listener, not programmed). An error that wraps
+	// ErrUnreachable means this platform cannot reach such listeners from here at all.
+	ListenerAddress(ctx context.Context, namespace, gateway, listener string) (string, error)
 }
+
+// ErrUnreachable says a platform cannot reach an entry point from this machine.
+var ErrUnreachable = errors.New("not reachable from this machine")
 
 // KubeAPI is implemented by platforms that run a real Kubernetes API server (kind): suites
 // written against the API itself, such as the upstream Gateway API conformance suite, run

@@ -512,7 +512,7 @@ func (p *Platform) Endpoints() cluster.Endpoints {
 }
 
 // ListenerAddress is the local address of a Gateway listener the last apply rendered.
-func (p *Platform) ListenerAddress(namespace, gateway, listener string) (string, error) {
+func (p *Platform) ListenerAddress(_ context.Context, namespace, gateway, listener string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.st == nil {
