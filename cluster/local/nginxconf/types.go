@@ -56,6 +56,10 @@ type Input struct {
 	// IdleTimeout is the default grpc_read_timeout/grpc_send_timeout; zero means ingress-nginx's
 	// 60s. Ingress annotations override it.
 	IdleTimeout time.Duration
+	// GatewayRecycling and IngressRecycling are the connection-recycling limits of the Gateway
+	// listeners and of the ingress ports; zero fields take IngressNginxDefaults. Upstreams that
+	// an Ingress uses take IngressRecycling's upstream limits, the others GatewayRecycling's.
+	GatewayRecycling, IngressRecycling Recycling
 	// StateDir is absolute; pid, logs and temp paths live here.
 	StateDir string
 	// Generation increases on every render; the admin endpoint serves it so Reload can tell the
