@@ -240,7 +240,8 @@ func skip(t *testing.T, reason string) {
 func (l *Lab) limited(t *testing.T, note func(string, ...any), scenario, name string) {
 	t.Helper()
 	for _, lim := range l.platform.Limits() {
-		if lim.Scenario == scenario && (lim.Case == "" || lim.Case == name) {
+		covers := lim.Scenario == scenario || strings.HasPrefix(scenario, lim.Scenario+"/")
+		if covers && (lim.Case == "" || lim.Case == name) {
 			note("%s platform: %s", l.platform.Name(), lim.Reason)
 			t.Skipf("%s platform cannot emulate this: %s", l.platform.Name(), lim.Reason)
 		}
