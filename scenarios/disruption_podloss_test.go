@@ -42,9 +42,8 @@ func TestDisruptionPodLoss(t *testing.T) {
 				return err
 			})
 			gap, at := res.LongestGap()
-			r := &run{path: "gateway → bar-svc", event: "SIGKILL of " + victim, client: c.name, res: res, streams: streams,
-				conns: poolConns, dials: int(p.dials.Load()),
-				knob: "nginx's grpc_next_upstream (a refused connection goes to the next replica; a call already sent does not); retryableStatusCodes would need INTERNAL, which is only safe for idempotent methods"}
+			r := newRun("gateway → bar-svc", "SIGKILL of "+victim, c, p, res, streams,
+				"nginx's grpc_next_upstream (a refused connection goes to the next replica; a call already sent does not); retryableStatusCodes would need INTERNAL, which is only safe for idempotent methods")
 			r.seen = fmt.Sprintf("%d calls failed (in flight on %s), longest gap %s at %s; %d of %d streams cut", res.Counts().Failed(), victim,
 				gap.Round(time.Millisecond), at.Round(time.Millisecond), cuts(streams), len(streams))
 			r.note(note)

@@ -42,19 +42,25 @@ func TestDisruptionRecycling(t *testing.T) {
 	paths := []recyclingPath{
 		{
 			name: "gateway → bar-svc", proxied: true, recycles: true,
-			target: func(_ context.Context, _ *testing.T, top topology) call.Target { return lab.target(gateway, top.barHost) },
-			knob:   "keepalive_requests of the Gateway's nginx (NGINX Gateway Fabric: NginxProxy; ingress-nginx: keep-alive-requests), or a client retry policy",
+			target: func(_ context.Context, _ *testing.T, top topology) call.Target {
+				return lab.target(gateway, top.barHost)
+			},
+			knob: "keepalive_requests of the Gateway's nginx (NGINX Gateway Fabric: NginxProxy; ingress-nginx: keep-alive-requests), or a client retry policy",
 		},
 		{
 			name: "ingress → go-grpc-greeter-server", proxied: true, recycles: true,
-			target: func(_ context.Context, _ *testing.T, top topology) call.Target { return lab.target(ingress, top.ingressHost) },
-			knob:   "ConfigMap ingress-nginx-controller keep-alive-requests (ingress-nginx/recycling-tuned), or a client retry policy",
+			target: func(_ context.Context, _ *testing.T, top topology) call.Target {
+				return lab.target(ingress, top.ingressHost)
+			},
+			knob: "ConfigMap ingress-nginx-controller keep-alive-requests (ingress-nginx/recycling-tuned), or a client retry policy",
 		},
 		{
 			name: "ingress (recycling-tuned) → go-grpc-greeter-server", proxied: true,
 			variants: []string{"ingress-nginx/recycling-tuned"},
-			target:   func(_ context.Context, _ *testing.T, top topology) call.Target { return lab.target(ingress, top.ingressHost) },
-			knob:     "keep-alive-requests 1000000 is the fix; a connection still ends at keepalive_time (1h)",
+			target: func(_ context.Context, _ *testing.T, top topology) call.Target {
+				return lab.target(ingress, top.ingressHost)
+			},
+			knob: "keep-alive-requests 1000000 is the fix; a connection still ends at keepalive_time (1h)",
 		},
 		{
 			name: "direct → bar-svc pod",
@@ -96,13 +102,15 @@ func TestDisruptionRecycling(t *testing.T) {
 				note("limits: keepalive_requests %d, keepalive_time %s, keepalive_timeout %s (%s)", limit.Requests, limit.MaxAge, limit.Idle, limit.Source)
 				p := newPool(t, target, c)
 				res, streams := measure(ctx, t, recyclingShape, p, nil)
-				r := &run{path: path.name, event: limitEvent(limit), client: c.name, res: res, streams: streams,
-					conns: poolConns, dials: int(p.dials.Load()), knob: path.knob}
+				r := newRun(path.name, limitEvent(limit), c, p, res, streams, path.knob)
 				calls := res.Counts().Total()
 				perConn := calls / poolConns
 				switch {
 				case path.recycles:
 					r.seen = fmt.Sprintf("GOAWAY after %d requests per connection: %d connections for %d calls", limit.Requests, r.dials, calls)
+					if r.transparent > 0 {
+						r.seen += fmt.Sprintf("; %d calls sent on a connection nginx had sent GOAWAY on were retried by grpc-go transparently", r.transparent)
+					}
 				default:
 					r.seen = fmt.Sprintf("no GOAWAY: %d calls per connection on %d connections", perConn, r.dials)
 				}

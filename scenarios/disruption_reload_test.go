@@ -62,9 +62,8 @@ func TestDisruptionReload(t *testing.T) {
 				}
 			}
 			served := servedByPrefix(res, stable, canary)
-			r := &run{path: "gateway → bar-route", event: "canary weight 0 → 100 (nginx reload)", client: c.name, res: res, streams: streams,
-				conns: poolConns, dials: int(p.dials.Load()),
-				knob: "nothing to tune for unary calls; streams hold an old nginx worker (and its configuration) until they end: ingress-nginx's worker-shutdown-timeout (240s) cuts them then"}
+			r := newRun("gateway → bar-route", "canary weight 0 → 100 (nginx reload)", c, p, res, streams,
+				"nothing to tune for unary calls; streams hold an old nginx worker (and its configuration) until they end: ingress-nginx's worker-shutdown-timeout (240s) cuts them then")
 			r.seen = fmt.Sprintf("first canary answer %s after Apply began; last old-route answer %s after it returned (Apply took %s); %s %d, %s %d; streams on the old worker: %d cut",
 				fmtOffset(firstCanary), fmtOffset(lastStable), (res.EventEnd - res.EventStart).Round(time.Millisecond),
 				stable, served[stable], canary, served[canary], cuts(streams))

@@ -51,10 +51,10 @@ func TestDisruptionRollout(t *testing.T) {
 			res, streams := measure(ctx, t, shape, p, func(ctx context.Context) error {
 				return d.RolloutRestart(ctx, "default", top.stable)
 			})
-			r := &run{path: "gateway → bar-svc", event: "rolling update of " + top.stable, client: c.name, res: res, streams: streams,
-				conns: poolConns, dials: int(p.dials.Load()),
-				knob: "GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them"}
-			r.seen = fmt.Sprintf("%d unary calls failed; %d of %d streams ended by the old replicas' drain (%s)", res.Counts().Failed(), cuts(streams), len(streams), cutCodes(streams))
+			r := newRun("gateway → bar-svc", "rolling update of "+top.stable, c, p, res, streams,
+				"GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them")
+			r.seen = fmt.Sprintf("%d unary calls failed; each nginx reload sent GOAWAY (%d connections for %d); %d of %d streams ended by the old replicas' drain (%s)",
+				res.Counts().Failed(), r.dials, r.conns, cuts(streams), len(streams), cutCodes(streams))
 			r.note(note)
 			table.add(r)
 

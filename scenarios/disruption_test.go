@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -129,12 +130,34 @@ func readTopology(t *testing.T) topology {
 	return top
 }
 
-// pool is poolConns client connections that count every connection they dial: a proxy's
-// GOAWAY shows as a redial.
+// pool is poolConns client connections that count every connection they dial (a proxy's
+// GOAWAY shows as a redial) and every attempt of a unary call: grpc-go retries an attempt the
+// server never processed (one above a GOAWAY's last stream id) transparently, and the retry
+// policy retries UNAVAILABLE.
 type pool struct {
 	conns []*grpc.ClientConn
 	dials atomic.Int64
 	next  atomic.Uint64
+	attempts
+}
+
+// attempts counts unary call attempts as grpc-go's stats handler sees them.
+type attempts struct {
+	all, transparent atomic.Int64
+}
+
+func (a *attempts) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (a *attempts) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (a *attempts) HandleConn(context.Context, stats.ConnStats) {}
+func (a *attempts) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if b, ok := s.(*stats.Begin); ok && !b.IsClientStream && !b.IsServerStream {
+		a.all.Add(1)
+		if b.IsTransparentRetryAttempt {
+			a.transparent.Add(1)
+		}
+	}
 }
 
 func newPool(t *testing.T, target call.Target, c clientKind) *pool {
@@ -146,7 +169,7 @@ func newPool(t *testing.T, target call.Target, c clientKind) *pool {
 		return d.DialContext(ctx, "tcp", addr)
 	})
 	for range poolConns {
-		p.conns = append(p.conns, lab.dial(t, target, append(slices.Clone(c.opts), dialer)...))
+		p.conns = append(p.conns, lab.dial(t, target, append(slices.Clone(c.opts), dialer, grpc.WithStatsHandler(&p.attempts))...))
 	}
 	return p
 }
@@ -258,7 +281,17 @@ type run struct {
 	res                 *load.Result
 	streams             []streamResult
 	conns, dials        int
-	seen, knob          string
+	// retried are the attempts beyond one per call: transparent (grpc-go's own, for
+	// attempts the server never processed) and by the retry policy.
+	transparent, retried int
+	seen, knob           string
+}
+
+// newRun records a run of the load on p.
+func newRun(path, event string, c clientKind, p *pool, res *load.Result, streams []streamResult, knob string) *run {
+	all, transparent := int(p.attempts.all.Load()), int(p.attempts.transparent.Load())
+	return &run{path: path, event: event, client: c.name, res: res, streams: streams, conns: poolConns, dials: int(p.dials.Load()),
+		transparent: transparent, retried: all - transparent - res.Counts().Total(), knob: knob}
 }
 
 // measure runs the load on p with the streams open, and event in the middle.
@@ -281,10 +314,11 @@ func failedByPhase(res *load.Result) string {
 // note records what a run saw in the case's detail and returns it for the table.
 func (r *run) note(note func(string, ...any)) {
 	gap, at := r.res.LongestGap()
-	note("%d calls in %s (%.0f/s), failed %s; longest gap %s at %s; event %s–%s; %d connections dialled for %d; streams: %d cut (%s)",
+	note("%d calls in %s (%.0f/s), failed %s; longest gap %s at %s; event %s–%s; %d connections dialled for %d; attempts retried: %d transparently, %d by the policy; streams: %d cut (%s)",
 		r.res.Counts().Total(), r.res.Elapsed.Round(time.Millisecond), float64(r.res.Counts().Total())/r.res.Elapsed.Seconds(),
 		r.failed(), gap.Round(time.Millisecond), at.Round(time.Millisecond),
-		r.res.EventStart.Round(time.Millisecond), r.res.EventEnd.Round(time.Millisecond), r.dials, r.conns, cuts(r.streams), cutCodes(r.streams))
+		r.res.EventStart.Round(time.Millisecond), r.res.EventEnd.Round(time.Millisecond), r.dials, r.conns,
+		r.transparent, r.retried, cuts(r.streams), cutCodes(r.streams))
 	if msgs := r.res.Messages(); len(msgs) > 0 {
 		note("failures: %s", strings.Join(msgs[:min(3, len(msgs))], "; "))
 	}
@@ -314,19 +348,19 @@ func (d *disruptionTable) section(title, intro string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", intro)
+	fmt.Fprintf(&b, "%s A call counts in the phase it started in.\n\n", intro)
 	if len(d.runs) == 0 {
 		fmt.Fprintf(&b, "No run: the cases were skipped (see Skipped, and why).\n")
 		rec.AddSection(title, b.String())
 		return
 	}
-	fmt.Fprintf(&b, "| path (controller) | event | client | RPCs | failed by code | longest gap without a success | stream cuts | connections dialled | what was seen | the knob |\n")
-	fmt.Fprintf(&b, "|---|---|---|---:|---|---:|---|---:|---|---|\n")
+	fmt.Fprintf(&b, "| path (controller) | event | client | RPCs | failed by code | longest gap without a success | stream cuts | connections dialled | attempts retried (transparent / policy) | what was seen | the knob |\n")
+	fmt.Fprintf(&b, "|---|---|---|---:|---|---:|---|---:|---:|---|---|\n")
 	for _, r := range d.runs {
 		gap, _ := r.res.LongestGap()
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %d of %d (%s) | %d for %d | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %d of %d (%s) | %d for %d | %d / %d | %s | %s |\n",
 			r.path, r.event, r.client, r.res.Counts().Total(), r.failed(), gap.Round(time.Millisecond),
-			cuts(r.streams), len(r.streams), cutCodes(r.streams), r.dials, r.conns, r.seen, r.knob)
+			cuts(r.streams), len(r.streams), cutCodes(r.streams), r.dials, r.conns, r.transparent, r.retried, r.seen, r.knob)
 	}
 	rec.AddSection(title, b.String())
 }
