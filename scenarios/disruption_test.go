@@ -335,6 +335,8 @@ func (r *run) failed() string {
 type disruptionTable struct {
 	mu   sync.Mutex
 	runs []*run
+	// extra follows the table: what a run outside it showed.
+	extra string
 }
 
 func (d *disruptionTable) add(r *run) {
@@ -361,6 +363,9 @@ func (d *disruptionTable) section(title, intro string) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %d of %d (%s) | %d for %d | %d / %d | %s | %s |\n",
 			r.path, r.event, r.client, r.res.Counts().Total(), r.failed(), gap.Round(time.Millisecond),
 			cuts(r.streams), len(r.streams), cutCodes(r.streams), r.dials, r.conns, r.transparent, r.retried, r.seen, r.knob)
+	}
+	if d.extra != "" {
+		fmt.Fprintf(&b, "\n%s\n", d.extra)
 	}
 	rec.AddSection(title, b.String())
 }
