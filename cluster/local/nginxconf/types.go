@@ -130,6 +130,8 @@ func Limits() []string {
 		"a request is routed by its :authority; an SNI naming another host of the same port is not refused (no 421)",
 		"Ingress annotations honoured: backend-protocol, ssl-redirect, force-ssl-redirect, proxy-read-timeout, " +
 			"proxy-send-timeout, proxy-connect-timeout, proxy-body-size; others are ignored",
+		"connection recycling follows ingress-nginx's defaults on every port; the controller ConfigMap's " +
+			"keep-alive-requests, keep-alive and upstream-keepalive-* keys change the Ingress ports' and upstreams' only",
 	}
 }
 
