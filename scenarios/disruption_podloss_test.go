@@ -46,15 +46,7 @@ func TestDisruptionPodLoss(t *testing.T) {
 				"nginx's grpc_next_upstream (a refused connection goes to the next replica; a call already sent does not); retryableStatusCodes would need INTERNAL, which is only safe for idempotent methods")
 			r.seen = fmt.Sprintf("%d calls failed (in flight on %s), longest gap %s at %s; %d of %d streams cut", res.Counts().Failed(), victim,
 				gap.Round(time.Millisecond), at.Round(time.Millisecond), cuts(streams), len(streams))
-			r.note(note)
-			table.add(r)
-
-			if res.EventErr != nil {
-				t.Fatalf("kill pod: %v", res.EventErr)
-			}
-			if res.TimedOut {
-				t.Fatalf("the load did not finish within %s", shape.Timeout)
-			}
+			table.record(t, note, r, "kill pod", shape)
 			all := res.Counts()
 			if failed := all.Failed(); failed > shape.Concurrency {
 				t.Errorf("%d calls failed (%s), want at most the %d in flight: %v", failed, failedByPhase(res), shape.Concurrency, res.Messages())

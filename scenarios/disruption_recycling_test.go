@@ -123,12 +123,7 @@ func TestDisruptionRecycling(t *testing.T) {
 				if f := res.Counts().Failed(); f > 0 {
 					r.seen += fmt.Sprintf("; %d calls raced the GOAWAY and failed", f)
 				}
-				r.note(note)
-				table.add(r)
-
-				if res.TimedOut {
-					t.Fatalf("the load did not finish within %s", recyclingShape.Timeout)
-				}
+				table.record(t, note, r, "no event", recyclingShape)
 				if path.recycles {
 					if limit.Requests <= 0 || perConn <= limit.Requests {
 						t.Fatalf("the run proves nothing: %d calls per connection, limit %d", perConn, limit.Requests)

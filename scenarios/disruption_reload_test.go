@@ -67,15 +67,7 @@ func TestDisruptionReload(t *testing.T) {
 			r.seen = fmt.Sprintf("first canary answer %s after Apply began; last old-route answer %s after it returned (Apply took %s); %s %d, %s %d; streams on the old worker: %d cut",
 				fmtOffset(firstCanary), fmtOffset(lastStable), (res.EventEnd - res.EventStart).Round(time.Millisecond),
 				stable, served[stable], canary, served[canary], cuts(streams))
-			r.note(note)
-			table.add(r)
-
-			if res.EventErr != nil {
-				t.Fatalf("apply gateway-api/canary-100: %v", res.EventErr)
-			}
-			if res.TimedOut {
-				t.Fatalf("the load did not finish within %s", reloadShape.Timeout)
-			}
+			table.record(t, note, r, "apply gateway-api/canary-100", reloadShape)
 			if f := res.Counts().Failed(); f > 0 {
 				t.Errorf("%d of %d calls failed across the reload (%s), want 0: %v", f, res.Counts().Total(), failedByPhase(res), res.Messages())
 			}

@@ -55,15 +55,7 @@ func TestDisruptionRollout(t *testing.T) {
 				"GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them")
 			r.seen = fmt.Sprintf("%d unary calls failed; each nginx reload sent GOAWAY (%d connections for %d); %d of %d streams ended by the old replicas' drain (%s)",
 				res.Counts().Failed(), r.dials, r.conns, cuts(streams), len(streams), cutCodes(streams))
-			r.note(note)
-			table.add(r)
-
-			if res.EventErr != nil {
-				t.Fatalf("rolling update: %v", res.EventErr)
-			}
-			if res.TimedOut {
-				t.Fatalf("the load did not finish within %s", shape.Timeout)
-			}
+			table.record(t, note, r, "rolling update", shape)
 			if f := res.Counts().Failed(); f > 0 {
 				t.Errorf("%d of %d calls failed (%s), want 0: %v", f, res.Counts().Total(), failedByPhase(res), res.Messages())
 			}

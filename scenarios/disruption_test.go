@@ -339,10 +339,20 @@ type disruptionTable struct {
 	extra string
 }
 
-func (d *disruptionTable) add(r *run) {
+// record notes what run r saw, puts it in the table, and fails the case at once when the
+// event (named what) failed or the load ran out of time: its counts would then prove nothing.
+func (d *disruptionTable) record(t *testing.T, note func(string, ...any), r *run, what string, cfg load.Config) {
+	t.Helper()
+	r.note(note)
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.runs = append(d.runs, r)
+	d.mu.Unlock()
+	if r.res.EventErr != nil {
+		t.Fatalf("%s: %v", what, r.res.EventErr)
+	}
+	if r.res.TimedOut {
+		t.Fatalf("the load did not finish within %s", cfg.Timeout)
+	}
 }
 
 // section writes the scenario's table into the report: one line per run.
