@@ -87,17 +87,24 @@ func TestDisruptionRecycling(t *testing.T) {
 			s.add(fmt.Sprintf("%d Login calls %s, %s", recyclingShape.Before, path.name, c.name), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 				d := disruptor(t)
 				top := readTopology(t)
+				target := path.target(ctx, t, top)
 				if len(path.variants) > 0 {
+					defaults, err := d.Recycling(target.Address)
+					if err != nil {
+						t.Fatal(err)
+					}
 					if err := lab.applyVariants(ctx, path.variants...); err != nil {
 						t.Fatal(err)
 					}
 					defer func() {
-						if err := lab.applyVariants(ctx); err != nil {
+						if err := lab.resetFrom(ctx, path.variants...); err != nil {
 							t.Errorf("put the default variants back: %v", err)
+						}
+						if back, err := d.Recycling(target.Address); err != nil || back != defaults {
+							t.Errorf("after the variant, the limits are %+v (%v), want the defaults' %+v again", back, err, defaults)
 						}
 					}()
 				}
-				target := path.target(ctx, t, top)
 				limit := cluster.Recycling{Source: "grpc-go server: no limit"}
 				if path.proxied {
 					var err error

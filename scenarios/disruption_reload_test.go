@@ -37,7 +37,7 @@ func TestDisruptionReload(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() {
-				if err := lab.applyVariants(ctx); err != nil {
+				if err := lab.resetFrom(ctx, "gateway-api/canary-0", "gateway-api/canary-100"); err != nil {
 					t.Errorf("put the default variants back: %v", err)
 				}
 			}()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,40 @@ func (l *Lab) applyVariants(ctx context.Context, extra ...string) error {
 	}
 	manifests.SetGatewayClass(objs, platforms.GatewayClass(l.platform))
 	return timed("apply "+strings.Join(variants, " + "), func() error { return l.platform.Apply(ctx, objs) })
+}
+
+// resetFrom puts the default variants back after extra ones: it deletes the objects that only
+// the extra variants define (Apply replaces objects, it never removes them), then applies the
+// defaults again over those the variants replaced.
+func (l *Lab) resetFrom(ctx context.Context, extra ...string) error {
+	defaults, err := manifests.Load(defaultVariants)
+	if err != nil {
+		return err
+	}
+	added, err := manifests.Load(append(slices.Clone(defaultVariants), extra...))
+	if err != nil {
+		return err
+	}
+	type key struct{ kind, namespace, name string }
+	keyOf := func(o manifests.Object) key {
+		return key{o.GetObjectKind().GroupVersionKind().GroupKind().String(), o.GetNamespace(), o.GetName()}
+	}
+	have := map[key]bool{}
+	for _, o := range defaults {
+		have[keyOf(o)] = true
+	}
+	var only []manifests.Object
+	for _, o := range added {
+		if !have[keyOf(o)] {
+			only = append(only, o)
+		}
+	}
+	if len(only) > 0 {
+		if err := timed("delete what only "+strings.Join(extra, " + ")+" defines", func() error { return l.platform.Delete(ctx, only) }); err != nil {
+			return err
+		}
+	}
+	return l.applyVariants(ctx)
 }
 
 // withVariants is a feature setup that applies extra variants; resetVariants its teardown.
