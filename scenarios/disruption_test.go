@@ -275,6 +275,19 @@ func cutCodes(rs []streamResult) string {
 	return strings.Join(parts, ", ")
 }
 
+// controllerName names what serves the entry points, as the platform's versions say.
+var controllerName = sync.OnceValue(func() string {
+	v := lab.platform.Versions()
+	name := v["controller"]
+	if name == "" {
+		name = v["gateway"]
+	}
+	if n := v["nginx"]; n != "" {
+		name += " " + n
+	}
+	return fmt.Sprintf("%s: %s", lab.platform.Name(), name)
+})
+
 // run is one disruption run: the load, the event, the streams; what the table shows.
 type run struct {
 	path, event, client string
@@ -366,7 +379,8 @@ func (d *disruptionTable) section(title, intro string) {
 		rec.AddSection(title, b.String())
 		return
 	}
-	fmt.Fprintf(&b, "| path (controller) | event | client | RPCs | failed by code | longest gap without a success | stream cuts | connections dialled | attempts retried (transparent / policy) | what was seen | the knob |\n")
+	fmt.Fprintf(&b, "Controller: %s.\n\n", controllerName())
+	fmt.Fprintf(&b, "| path | event | client | RPCs | failed by code | longest gap without a success | stream cuts | connections dialled | attempts retried (transparent / policy) | what was seen | the knob |\n")
 	fmt.Fprintf(&b, "|---|---|---|---:|---|---:|---|---:|---:|---|---|\n")
 	for _, r := range d.runs {
 		gap, _ := r.res.LongestGap()
