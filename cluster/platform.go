@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
@@ -60,7 +61,8 @@ type Endpoint struct {
 
 // Limit is one thing a platform does not emulate.
 type Limit struct {
-	// Scenario and Case name what is skipped ("" Case: the whole scenario).
+	// Scenario and Case name what is skipped ("" Case: the whole scenario). Scenario also
+	// covers the scenarios below it: "disruption" is "disruption/rollout" too.
 	Scenario, Case string
 	Reason         string
 }
@@ -134,4 +136,28 @@ func IsServerImage(image string) bool {
 		name = name[:i]
 	}
 	return name == ServerRepository || strings.HasSuffix(name, "/"+ServerRepository)
+}
+
+// Disruptor is implemented by platforms that can cause the events of the disruption suite
+// on demand; the suite skips, visibly, where a platform does not.
+type Disruptor interface {
+	// RolloutRestart replaces the Deployment's pods one at a time, as a rolling update with
+	// maxSurge 1 and maxUnavailable 0 does: a new pod, ready, in the endpoints, then the old
+	// one out of the endpoints and sent SIGTERM. It returns once every old pod has exited.
+	RolloutRestart(ctx context.Context, namespace, deployment string) error
+	// KillPod sends SIGKILL to one pod of the Deployment and returns its name once the
+	// platform has replaced it, as its ReplicaSet would, with a ready pod in the endpoints.
+	KillPod(ctx context.Context, namespace, deployment string) (string, error)
+	// Recycling reads the connection-recycling limits the proxy behind an entry point address
+	// applies, from its rendered configuration.
+	Recycling(address string) (Recycling, error)
+}
+
+// Recycling is when a proxy ends a client's connection: after Requests requests (nginx then
+// sends GOAWAY), at MaxAge, or when idle for Idle.
+type Recycling struct {
+	Requests     int
+	MaxAge, Idle time.Duration
+	// Source says where the values were read.
+	Source string
 }

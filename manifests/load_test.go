@@ -19,8 +19,9 @@ var production = []string{"base", "gateway-api", "ingress-nginx"}
 func TestVariants(t *testing.T) {
 	// Other packages code against these names.
 	want := []string{
-		"base", "gateway-api", "gateway-api/reflection", "gateway-api/weighted-canary",
-		"ingress-nginx", "ingress-nginx/migration", "ingress-nginx/stream-timeouts",
+		"base", "gateway-api", "gateway-api/canary-0", "gateway-api/canary-100",
+		"gateway-api/reflection", "gateway-api/weighted-canary",
+		"ingress-nginx", "ingress-nginx/migration", "ingress-nginx/recycling-tuned", "ingress-nginx/stream-timeouts",
 		"networkpolicy/article", "networkpolicy/default-deny", "networkpolicy/gateway-only",
 	}
 	if got := Variants(); !slices.Equal(got, want) {

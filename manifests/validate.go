@@ -130,6 +130,8 @@ func validateKind(o client.Object) field.ErrorList {
 		return validateNetworkPolicy(o)
 	case *networkingv1.Ingress:
 		return validateIngress(o)
+	case *corev1.ConfigMap:
+		return validateConfigMap(o)
 	}
 	return nil
 }

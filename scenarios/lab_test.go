@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,40 @@ func (l *Lab) applyVariants(ctx context.Context, extra ...string) error {
 	return timed("apply "+strings.Join(variants, " + "), func() error { return l.platform.Apply(ctx, objs) })
 }
 
+// resetFrom puts the default variants back after extra ones: it deletes the objects that only
+// the extra variants define (Apply replaces objects, it never removes them), then applies the
+// defaults again over those the variants replaced.
+func (l *Lab) resetFrom(ctx context.Context, extra ...string) error {
+	defaults, err := manifests.Load(defaultVariants)
+	if err != nil {
+		return err
+	}
+	added, err := manifests.Load(append(slices.Clone(defaultVariants), extra...))
+	if err != nil {
+		return err
+	}
+	type key struct{ kind, namespace, name string }
+	keyOf := func(o manifests.Object) key {
+		return key{o.GetObjectKind().GroupVersionKind().GroupKind().String(), o.GetNamespace(), o.GetName()}
+	}
+	have := map[key]bool{}
+	for _, o := range defaults {
+		have[keyOf(o)] = true
+	}
+	var only []manifests.Object
+	for _, o := range added {
+		if !have[keyOf(o)] {
+			only = append(only, o)
+		}
+	}
+	if len(only) > 0 {
+		if err := timed("delete what only "+strings.Join(extra, " + ")+" defines", func() error { return l.platform.Delete(ctx, only) }); err != nil {
+			return err
+		}
+	}
+	return l.applyVariants(ctx)
+}
+
 // withVariants is a feature setup that applies extra variants; resetVariants its teardown.
 func withVariants(extra ...string) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
@@ -250,7 +285,8 @@ func skip(t *testing.T, reason string) {
 func (l *Lab) limited(t *testing.T, note func(string, ...any), scenario, name string) {
 	t.Helper()
 	for _, lim := range l.platform.Limits() {
-		if lim.Scenario == scenario && (lim.Case == "" || lim.Case == name) {
+		covers := lim.Scenario == scenario || strings.HasPrefix(scenario, lim.Scenario+"/")
+		if covers && (lim.Case == "" || lim.Case == name) {
 			note("%s platform: %s", l.platform.Name(), lim.Reason)
 			t.Skipf("%s platform cannot emulate this: %s", l.platform.Name(), lim.Reason)
 		}

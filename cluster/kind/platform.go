@@ -490,11 +490,15 @@ func (p *Platform) Versions() map[string]string {
 	return v
 }
 
-// Limits: one controller runs per cluster, so the entry point it does not serve is skipped.
+// Limits: one controller runs per cluster, so the entry point it does not serve is skipped;
+// and the disruption suite's events (rollout, pod kill, reload under load) are not built here.
 func (p *Platform) Limits() []cluster.Limit {
 	// A controller serves either the Gateway or the Ingress; the scenarios skip, with the
 	// reason, every case whose entry point Endpoints leaves empty.
-	return nil
+	return []cluster.Limit{{
+		Scenario: "disruption",
+		Reason:   "disruption events are implemented on the local platform only so far (the kind platform has no cluster.Disruptor)",
+	}}
 }
 
 // Down exports the cluster's logs to the artifacts dir, then deletes the cluster unless

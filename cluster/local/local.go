@@ -304,6 +304,11 @@ func (p *Platform) reconcile(ctx context.Context) error {
 		p.notes = append(p.notes, d.String())
 		p.log.Warn("not accepted", "detail", d.String())
 	}
+	return p.reload(ctx, cfg)
+}
+
+// reload installs a rendered configuration and records the state.
+func (p *Platform) reload(ctx context.Context, cfg *nginxconf.Config) error {
 	start := time.Now()
 	if err := nginxconf.Reload(ctx, p.dir, cfg); err != nil {
 		return fmt.Errorf("reload nginx: %w", err)
@@ -352,12 +357,8 @@ func (p *Platform) reconcilePods(ctx context.Context) error {
 			if running[t.namespace+"/"+pod] {
 				continue
 			}
-			args, env, err := t.command(i, p.dir)
+			pr, err := p.launch(t, i, logPath(p.dir, t.namespace+"_"+pod))
 			if err != nil {
-				return err
-			}
-			pr := process{Namespace: t.namespace, Deployment: t.deployment, Pod: pod, Spec: t.hash(), Log: logPath(p.dir, t.namespace+"_"+pod)}
-			if err := start(p.serverBin, &pr, args, env); err != nil {
 				return err
 			}
 			p.st.Processes = append(p.st.Processes, pr)
@@ -383,6 +384,21 @@ func (p *Platform) reconcilePods(ctx context.Context) error {
 	}
 	p.log.Info("pods ready", "started", len(started), "duration", time.Since(begin).Round(time.Millisecond))
 	return p.st.write(p.dir)
+}
+
+// launch starts replica i of t, its output in log; the caller records it in the state, then
+// waits for it.
+func (p *Platform) launch(t *podTemplate, i int, log string) (process, error) {
+	pod := t.podName(i)
+	args, env, err := t.command(i, p.dir)
+	if err != nil {
+		return process{}, err
+	}
+	pr := process{Namespace: t.namespace, Deployment: t.deployment, Pod: pod, Spec: t.hash(), Log: log}
+	if err := start(p.serverBin, &pr, args, env); err != nil {
+		return process{}, err
+	}
+	return pr, nil
 }
 
 // writeCerts issues a certificate, signed by the platform's CA, for every TLS Secret the
@@ -437,6 +453,23 @@ func (p *Platform) render() (*nginxconf.Config, error) {
 				p.st.Listeners[k] = ports[0]
 			}
 			in.GatewayListen[k] = p.st.Listeners[k]
+		}
+	}
+	for _, cm := range sorted[*corev1.ConfigMap](p) {
+		if !manifests.IsIngressNginxConfigMap(cm) {
+			continue
+		}
+		r, fes := manifests.ParseIngressNginxRecycling(cm)
+		if err := fes.ToAggregate(); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+		}
+		in.IngressRecycling = nginxconf.Recycling{
+			Requests: r.KeepAliveRequests, Idle: r.KeepAlive,
+			UpstreamConnections: r.UpstreamKeepaliveConnections, UpstreamRequests: r.UpstreamKeepaliveRequests,
+			UpstreamMaxAge: r.UpstreamKeepaliveTime, UpstreamIdle: r.UpstreamKeepaliveTimeout,
+		}
+		if len(r.Ignored) > 0 {
+			p.notes = append(p.notes, fmt.Sprintf("not emulated: ConfigMap %s/%s keys %s (the local ingress controller honours only its connection-recycling keys)", cm.Namespace, cm.Name, strings.Join(r.Ignored, ", ")))
 		}
 	}
 	p.st.Generation++

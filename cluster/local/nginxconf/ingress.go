@@ -345,6 +345,7 @@ func (r *renderer) ingressBackend(ing *networkingv1.Ingress, field string, be *n
 	if up == "" {
 		diag(field+".service", reason, "%s; answers 503", msg)
 	}
+	r.ingressUpstreams[up] = true
 	return up
 }
 
@@ -382,12 +383,14 @@ func (r *renderer) writeIngress(b *strings.Builder, ing *ingressConf) {
 				p("        ssl_certificate %s;\n        ssl_certificate_key %s;\n", quote(cert.CertFile), quote(cert.KeyFile))
 				p("        ssl_protocols TLSv1.2 TLSv1.3;\n")
 			}
+			p("%s", r.in.IngressRecycling.orDefaults().clientDirectives("        "))
 			r.writeIngressLocations(b, h, false, httpsPort)
 			p("    }\n")
 		}
 		if r.in.IngressHTTP != "" {
 			p("\n    # Ingress HTTP %s\n    server {\n", label)
 			p("        listen %s%s;\n        server_name %s;\n", r.in.IngressHTTP, def, serverName)
+			p("%s", r.in.IngressRecycling.orDefaults().clientDirectives("        "))
 			r.writeIngressLocations(b, h, true, httpsPort)
 			p("    }\n")
 		}

@@ -26,6 +26,8 @@ type renderer struct {
 	gwAddrs     map[string]*gatewayAddr
 	gwAddrOrder []string
 	reserved    map[string]string // address -> what else listens there
+	// ingressUpstreams are the upstreams an Ingress uses: they take IngressRecycling.
+	ingressUpstreams map[string]bool
 }
 
 func (r *renderer) diag(kind, ns, name, field, reason, msg string) {
@@ -50,6 +52,8 @@ func Render(in Input) (*Config, error) {
 		condIndex:   map[headerCond]int{},
 		gwAddrs:     map[string]*gatewayAddr{},
 		reserved:    map[string]string{in.AdminListen: "the admin endpoint"},
+
+		ingressUpstreams: map[string]bool{},
 	}
 	for _, a := range []struct{ addr, what string }{{in.IngressHTTPS, "the ingress HTTPS port"}, {in.IngressHTTP, "the ingress HTTP port"}} {
 		if a.addr == "" {
@@ -138,9 +142,11 @@ func (r *renderer) write(gw []*gwServer, redirects string, ing *ingressConf) str
 	idle := seconds(r.idle())
 	p("    grpc_read_timeout %s;\n    grpc_send_timeout %s;\n    client_body_timeout %s;\n", idle, idle, idle)
 	p("    proxy_read_timeout %s;\n    proxy_send_timeout %s;\n", idle, idle)
-	// An idle client connection (HTTP/2 included since nginx 1.19.7) outlives the proxy timers,
-	// so long-lived streams are cut by the per-route timeouts, never by this one.
-	p("    keepalive_timeout 5m;\n")
+	// Connection recycling, client side: ingress-nginx's defaults unless the input says
+	// otherwise. After keepalive_requests requests on one connection nginx sends GOAWAY; HTTP/2
+	// (since nginx 1.19.7) takes these, not the retired http2_max_requests. Server blocks repeat
+	// their own values, which is what a report reads back (ListenRecycling).
+	p("%s", r.in.GatewayRecycling.orDefaults().clientDirectives("    "))
 
 	p("\n    # Upstreams: one per Service port, keepalive so the hop does not redial per call.\n")
 	names := make([]string, 0, len(r.upstreams))
@@ -153,7 +159,11 @@ func (r *renderer) write(gw []*gwServer, redirects string, ing *ingressConf) str
 		for _, a := range r.upstreams[n] {
 			p("        server %s;\n", a)
 		}
-		p("        keepalive 32;\n    }\n")
+		rec := r.in.GatewayRecycling
+		if r.ingressUpstreams[n] {
+			rec = r.in.IngressRecycling
+		}
+		p("%s    }\n", rec.orDefaults().upstreamDirectives("        "))
 	}
 
 	if len(r.splits) > 0 {
@@ -253,6 +263,7 @@ func (r *renderer) writeGatewayServer(b *strings.Builder, idx int, s *gwServer) 
 	} else {
 		p("        listen %s%s;\n        server_name %s;\n", ga.addr, opts, s.name)
 	}
+	p("%s", r.in.GatewayRecycling.orDefaults().clientDirectives("        "))
 	if ga.tls {
 		if s.listener == nil {
 			// No listener certificate covers this SNI: fail the handshake, as a gateway does.

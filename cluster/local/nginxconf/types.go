@@ -59,6 +59,10 @@ type Input struct {
 	// IdleTimeout is the default grpc_read_timeout/grpc_send_timeout; zero means ingress-nginx's
 	// 60s. Ingress annotations override it.
 	IdleTimeout time.Duration
+	// GatewayRecycling and IngressRecycling are the connection-recycling limits of the Gateway
+	// listeners and of the ingress ports; zero fields take IngressNginxDefaults. Upstreams that
+	// an Ingress uses take IngressRecycling's upstream limits, the others GatewayRecycling's.
+	GatewayRecycling, IngressRecycling Recycling
 	// StateDir is absolute; pid, logs and temp paths live here.
 	StateDir string
 	// Generation increases on every render; the admin endpoint serves it so Reload can tell the
@@ -133,6 +137,8 @@ func Limits() []string {
 			"proxy-send-timeout, proxy-connect-timeout, proxy-body-size, and on canary Ingresses canary, " +
 			"canary-by-header, canary-by-header-value, canary-weight, canary-weight-total; others are ignored " +
 			"(canary-by-header-pattern and canary-by-cookie included)",
+		"connection recycling follows ingress-nginx's defaults on every port; the controller ConfigMap's " +
+			"keep-alive-requests, keep-alive and upstream-keepalive-* keys change the Ingress ports' and upstreams' only",
 	}
 }
 
