@@ -32,25 +32,34 @@ func TestIngressNginx(t *testing.T) {
 	})
 	s.add("ssl-redirect: the plaintext port answers 308 to https", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		lab.need(t, lab.target(ingressHTTP, host))
-		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+lab.ep.IngressHTTP.Address+"/helloworld.Greeter/SayHello", nil)
+			status, loc, err := plaintextPost(ctx, lab.ep.IngressHTTP.Address, host)
 			if err != nil {
 				return err
 			}
-			req.Host = host
-			req.Header.Set("content-type", "application/grpc")
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			loc := resp.Header.Get("Location")
-			if resp.StatusCode != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://"+host) {
-				return fmt.Errorf("got %s Location %q, want 308 to https://%s", resp.Status, loc, host)
+			if status != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://"+host) {
+				return fmt.Errorf("got %d Location %q, want 308 to https://%s", status, loc, host)
 			}
 			return nil
 		})
 	})
 	testenv.Test(t, s.feature().Feature())
+}
+
+// plaintextPost sends a gRPC call's request line over plaintext HTTP/1.1, as a client that
+// forgot TLS does, and returns the status and Location; redirects are not followed.
+func plaintextPost(ctx context.Context, addr, host string) (int, string, error) {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+sayHello, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	req.Header.Set("content-type", "application/grpc")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location"), nil
 }

@@ -334,24 +334,15 @@ func outcome(r call.Result) string {
 // redirect posts a gRPC request over plaintext HTTP/1.1 and wants status with a Location
 // on https://host.
 func (m *migration) redirect(ctx context.Context, addr, host string, status int) (string, error) {
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var saw string
 	err := lab.until(ctx, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+sayHello, nil)
-		if err != nil {
-			return err
-		}
-		req.Host = host
-		req.Header.Set("content-type", "application/grpc")
-		resp, err := client.Do(req)
+		code, loc, err := plaintextPost(ctx, addr, host)
 		if err != nil {
 			saw = err.Error()
 			return err
 		}
-		resp.Body.Close()
-		loc := resp.Header.Get("Location")
-		saw = fmt.Sprintf("%d → %s", resp.StatusCode, loc)
-		if resp.StatusCode != status || !strings.HasPrefix(loc, "https://"+host) {
+		saw = fmt.Sprintf("%d → %s", code, loc)
+		if code != status || !strings.HasPrefix(loc, "https://"+host) {
 			return fmt.Errorf("got %s, want %d to https://%s", saw, status, host)
 		}
 		return nil

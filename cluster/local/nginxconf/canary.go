@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -49,14 +48,7 @@ func isCanary(ing *networkingv1.Ingress) bool {
 func readCanary(ing *networkingv1.Ingress, diag func(field, reason, format string, args ...any)) *ingressCanary {
 	ann := ing.Annotations
 	c := &ingressCanary{total: 100}
-	var ignored []string
-	for k := range ann {
-		if strings.HasPrefix(k, annPrefix) && !canaryAnnotations[k] {
-			ignored = append(ignored, k)
-		}
-	}
-	if len(ignored) > 0 {
-		sort.Strings(ignored)
+	if ignored := otherAnnotations(ann, canaryAnnotations); len(ignored) > 0 {
 		diag("metadata.annotations", "UnsupportedValue", "ignored on a canary, which takes the main Ingress's settings: %s", strings.Join(ignored, ", "))
 	}
 	if h, ok := ann[annCanaryHeader]; ok {
@@ -104,32 +96,20 @@ func (r *renderer) mergeCanaries(canaries []*networkingv1.Ingress, hosts map[str
 			continue
 		}
 		for ri, rule := range ing.Spec.Rules {
-			if rule.HTTP == nil {
-				continue
-			}
-			for pi, path := range rule.HTTP.Paths {
-				field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
-				matches, err := locationMatches(path)
-				if err != "" {
-					diag(field, "UnsupportedValue", "%s", err)
-					continue
+			eachLocation(rule, ri, diag, func(field, m string, be networkingv1.IngressBackend) {
+				loc := findLocation(hosts[strings.ToLower(rule.Host)], m)
+				switch {
+				case loc == nil:
+					diag(field, "NoMainIngress", "no main Ingress serves host %q location %q; the canary is ignored, as in ingress-nginx", rule.Host, m)
+				case loc.canary != nil:
+					diag(field, "PathConflict", "host %q location %q already has the canary %s (one canary per path)", rule.Host, m, loc.canary.from)
+				default:
+					c := *cfg
+					c.from = fmt.Sprintf("%s %s", objKey(ing.Namespace, ing.Name), field)
+					c.upstream = r.ingressBackend(ing, field+".backend", &be, diag)
+					loc.canary = &c
 				}
-				for _, m := range matches {
-					loc := findLocation(hosts[strings.ToLower(rule.Host)], m)
-					switch {
-					case loc == nil:
-						diag(field, "NoMainIngress", "no main Ingress serves host %q location %q; the canary is ignored, as in ingress-nginx", rule.Host, m)
-					case loc.canary != nil:
-						diag(field, "PathConflict", "host %q location %q already has the canary %s (one canary per path)", rule.Host, m, loc.canary.from)
-					default:
-						c := *cfg
-						c.from = fmt.Sprintf("%s %s", objKey(ing.Namespace, ing.Name), field)
-						be := path.Backend
-						c.upstream = r.ingressBackend(ing, field+".backend", &be, diag)
-						loc.canary = &c
-					}
-				}
-			}
+			})
 		}
 	}
 }

@@ -158,21 +158,9 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 				continue
 			}
 			host(hostName)
-			if rule.HTTP == nil {
-				continue
-			}
-			for pi, path := range rule.HTTP.Paths {
-				field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
-				matches, err := locationMatches(path)
-				if err != "" {
-					diag(field, "UnsupportedValue", "%s", err)
-					continue
-				}
-				be := path.Backend
-				for _, m := range matches {
-					add(hostName, field, m, &be)
-				}
-			}
+			eachLocation(rule, ri, diag, func(field, match string, be networkingv1.IngressBackend) {
+				add(hostName, field, match, &be)
+			})
 		}
 		if ing.Spec.DefaultBackend != nil {
 			// The Ingress's default backend serves what its hosts' paths do not.
@@ -226,14 +214,7 @@ func (r *renderer) ingressLocationBase(ing *networkingv1.Ingress, diag func(fiel
 	ann := ing.Annotations
 	known := map[string]bool{annBackendProtocol: true, annSSLRedirect: true, annForceSSL: true,
 		annReadTimeout: true, annSendTimeout: true, annConnectTimeout: true, annBodySize: true}
-	var unknown []string
-	for k := range ann {
-		if strings.HasPrefix(k, annPrefix) && !known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
+	if unknown := otherAnnotations(ann, known); len(unknown) > 0 {
 		diag("metadata.annotations", "UnsupportedValue", "not emulated, ignored: %s", strings.Join(unknown, ", "))
 	}
 	switch p := strings.ToUpper(ann[annBackendProtocol]); p {
@@ -429,5 +410,36 @@ func (r *renderer) writeIngressLocations(b *strings.Builder, h *ingressHost, pla
 	if !hasRoot {
 		// ingress-nginx's default backend: 404, which grpc-go reads as Unimplemented.
 		p("        location / {\n            return 404;\n        }\n")
+	}
+}
+
+// otherAnnotations lists, sorted, the ingress-nginx annotations in ann that known lacks.
+func otherAnnotations(ann map[string]string, known map[string]bool) []string {
+	var out []string
+	for k := range ann {
+		if strings.HasPrefix(k, annPrefix) && !known[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// eachLocation calls fn for every nginx location the paths of rule ri map to; a path that
+// maps to none gets a diagnostic.
+func eachLocation(rule networkingv1.IngressRule, ri int, diag func(field, reason, format string, args ...any), fn func(field, match string, be networkingv1.IngressBackend)) {
+	if rule.HTTP == nil {
+		return
+	}
+	for pi, path := range rule.HTTP.Paths {
+		field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
+		matches, err := locationMatches(path)
+		if err != "" {
+			diag(field, "UnsupportedValue", "%s", err)
+			continue
+		}
+		for _, m := range matches {
+			fn(field, m, path.Backend)
+		}
 	}
 }
