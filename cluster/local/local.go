@@ -138,6 +138,10 @@ func findServer() (string, error) {
 
 func (p *Platform) Name() string { return "local" }
 
+// ServerBinary is the grpclab-server the platform runs, for data planes beside it (the
+// isolation namespaces) that run the same server.
+func (p *Platform) ServerBinary() string { return p.serverBin }
+
 // ErrAlreadyUp says a platform already runs from this state directory.
 var ErrAlreadyUp = errors.New("the local platform is already up")
 

@@ -105,7 +105,11 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cluster.WriteEnv(st.dir, ep); err != nil {
 		return cleanUp(p, st.dir, err)
 	}
-	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile))
+	protos, err := writeProtos(st.dir)
+	if err != nil {
+		return cleanUp(p, st.dir, err)
+	}
+	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos)
 	if *detach {
 		return nil
 	}
@@ -174,11 +178,20 @@ func cleanUp(p interface{ Down(context.Context) error }, dir string, cause error
 	if err := p.Down(ctx); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
-	if err := os.Remove(filepath.Join(dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := removeState(dir); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
 	_ = os.Remove(dir) // only when empty
 	return cause
+}
+
+// removeState removes what up writes beside the platform's own state: the env file and the
+// .proto sources.
+func removeState(dir string) error {
+	if err := os.Remove(filepath.Join(dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(dir, protoDir))
 }
 
 // answer waits until every entry point accepts connections.
@@ -205,10 +218,14 @@ func answer(ctx context.Context, ep cluster.Endpoints) error {
 	return nil
 }
 
-func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath string) {
+// printEndpoints says where everything is, and a grpcurl line that works when pasted.
+func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath, importPath string) {
 	fmt.Fprintf(w, "gateway  %s   (foo.example.com, bar.example.com)\n", ep.Gateway.Address)
 	fmt.Fprintf(w, "ingress  %s   (grpctest.dev.mydomain.com; http %s)\n", ep.Ingress.Address, ep.IngressHTTP.Address)
 	fmt.Fprintf(w, "CA       %s\n", ep.CAFile)
 	fmt.Fprintf(w, "env      %s\n", envPath)
-	fmt.Fprintf(w, "try: grpcurl -cacert %s -authority foo.example.com -servername foo.example.com -H 'username: alice' -H 'password: alice-password' %s com.example.User/Login\n", ep.CAFile, ep.Gateway.Address)
+	fmt.Fprintln(w, "try:")
+	for _, l := range tryLogin(ep, importPath).lines("  ") {
+		fmt.Fprintln(w, l)
+	}
 }
