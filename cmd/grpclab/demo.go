@@ -131,7 +131,8 @@ func (d *demoEnv) prepare(stateDir string) error {
 		return err
 	}
 	step(d.out, "gateway %s, ingress %s (http %s)", d.ep.Gateway.Address, d.ep.Ingress.Address, d.ep.IngressHTTP.Address)
-	step(d.out, "CA %s, .proto sources %s", d.ep.CAFile, d.protos)
+	step(d.out, "CA %s", d.ep.CAFile)
+	step(d.out, ".proto sources %s", d.protos)
 	return nil
 }
 
@@ -169,6 +170,14 @@ func (d *demoEnv) walk(ctx context.Context, steps []demoStep, first, last int, a
 		}
 		if r.result == stepFailed {
 			failed = append(failed, fmt.Sprintf("%d (%s)", n, s.title))
+		}
+	}
+	if !auto {
+		// Time to paste the last step's commands while its platform still runs.
+		d.out.prompt("press Enter to finish and tear down (Ctrl-C does the same)")
+		select {
+		case <-ctx.Done():
+		case <-enter:
 		}
 	}
 	if doc != nil {
@@ -258,7 +267,7 @@ func (r *stepRecord) yaml(caption, text string) {
 
 // command prints a command line to paste; consecutive commands share one heading.
 func (r *stepRecord) command(c shellCommand) {
-	lines := c.lines("")
+	lines := c.lines("", maxColumns-2) // the screen indents code by two
 	if n := len(r.blocks); n > 0 && r.blocks[n-1].kind == "sh" {
 		r.out.println("")
 	} else {

@@ -38,16 +38,19 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// lines renders the command indented, wrapped before maxColumns: every line but the last
-// ends in " \" and continuation lines are indented four more spaces. A flag stays on the
-// line of its value.
-func (c shellCommand) lines(indent string) []string {
+// lines renders the command indented, wrapped so that no line is longer than width: every
+// line but the last ends in " \" and continuation lines are indented four more spaces. A
+// flag stays on the line of its value where the two fit.
+func (c shellCommand) lines(indent string, width int) []string {
 	var groups []string
 	for i := 0; i < len(c); i++ {
 		w := shellQuote(c[i])
 		if strings.HasPrefix(c[i], "-") && i+1 < len(c) && flagTakesValue(c[i]) {
-			i++
-			w += " " + shellQuote(c[i])
+			v := shellQuote(c[i+1])
+			if len(indent)+4+len(w)+1+len(v)+2 <= width {
+				i++
+				w += " " + v
+			}
 		}
 		groups = append(groups, w)
 	}
@@ -55,9 +58,9 @@ func (c shellCommand) lines(indent string) []string {
 	line := indent
 	for _, g := range groups {
 		switch {
-		case line == indent || strings.TrimSpace(line) == "":
+		case line == indent:
 			line += g
-		case len(line)+1+len(g)+2 > maxColumns:
+		case len(line)+1+len(g)+2 > width:
 			out = append(out, line+" \\")
 			line = indent + "    " + g
 		default:

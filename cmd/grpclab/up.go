@@ -225,7 +225,7 @@ func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath, importPath strin
 	fmt.Fprintf(w, "CA       %s\n", ep.CAFile)
 	fmt.Fprintf(w, "env      %s\n", envPath)
 	fmt.Fprintln(w, "try:")
-	for _, l := range tryLogin(ep, importPath).lines("  ") {
+	for _, l := range tryLogin(ep, importPath).lines("  ", maxColumns) {
 		fmt.Fprintln(w, l)
 	}
 }
