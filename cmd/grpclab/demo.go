@@ -15,7 +15,6 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local"
-	"github.com/grpclab/grpclab/cluster/platforms"
 )
 
 // demoInput is where the interactive demo reads Enter from.
@@ -29,18 +28,17 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grpclab demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		st         stateFlags
-		platform   = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-		controller = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
-		server     = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
-		list       = fs.Bool("list", false, "list the steps and exit")
-		only       = fs.Int("step", 0, "run only step N")
-		from       = fs.Int("from", 0, "start at step N")
-		auto       = fs.Bool("auto", false, "run straight through, without waiting for Enter between steps")
-		handoutTo  = fs.String("handout", "", "write every step's explanation, YAML, command and real output to FILE (Markdown)")
-		dirs       listFlag
+		st        stateFlags
+		pf        platformFlags
+		list      = fs.Bool("list", false, "list the steps and exit")
+		only      = fs.Int("step", 0, "run only step N")
+		from      = fs.Int("from", 0, "start at step N")
+		auto      = fs.Bool("auto", false, "run straight through, without waiting for Enter between steps")
+		handoutTo = fs.String("handout", "", "write every step's explanation, YAML, command and real output to FILE (Markdown)")
+		dirs      listFlag
 	)
 	st.register(fs)
+	pf.register(fs)
 	fs.Var(&dirs, "f", "an extra manifest directory applied on top of every step's manifests (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -70,11 +68,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		doc = &handout{w: f}
 	}
 
-	o := platforms.Options{
-		StateDir: st.localDir(), ServerBinary: *server, Controller: *controller,
-		RepoRoot: ".", Artifacts: "_artifacts",
-	}
-	p, name, err := bringUp(ctx, stdout, *platform, o, defaultVariants, dirs, st.dir)
+	p, name, err := bringUp(ctx, stdout, pf.platform, pf.options(st.localDir()), defaultVariants, dirs, st.dir)
 	if errors.Is(err, local.ErrAlreadyUp) {
 		return fmt.Errorf("demo: grpclab is already up (%s): run `grpclab down` first, or give the demo its own --state-dir", filepath.Join(st.dir, cluster.EnvFile))
 	}

@@ -33,20 +33,20 @@ import (
 	"github.com/grpclab/grpclab/services"
 )
 
-// The methods the steps call and the server's built-in demo users (services/user): Go holds
-// these expectations; hosts, Services, ports, headers, weights and policies come from the
-// loaded manifests.
+// The methods the steps call and the server's built-in demo users: Go holds these
+// expectations; hosts, Services, ports, headers, weights and policies come from the loaded
+// manifests.
 const (
-	sayHello   = "/helloworld.Greeter/SayHello"
-	getProfile = "/com.example.User/GetProfile"
-	deleteUser = "/com.example.User/DeleteUser"
-	login      = "/com.example.User/Login"
+	sayHello   = call.SayHello
+	getProfile = call.GetProfile
+	deleteUser = call.DeleteUser
+	login      = call.Login
 )
 
 var (
-	alice     = []string{"username", "alice", "password", "alice-password"}
-	admin     = []string{"username", "admin", "password", "admin-password"}
-	wrongPass = []string{"username", "alice", "password", "not-her-password"}
+	alice     = call.Alice()
+	admin     = call.Admin()
+	wrongPass = call.WrongPassword()
 )
 
 // The variants the steps switch to, on top of defaultVariants.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/services"
 )
 
@@ -144,7 +145,7 @@ func tryLogin(ep cluster.Endpoints, importPath string) shellCommand {
 	return grpcurlCall{
 		Addr: ep.Gateway.Address, Host: "foo.example.com", CAFile: ep.CAFile,
 		ImportPath: importPath, Proto: services.UserProto,
-		Metadata: []string{"username", "alice", "password", "alice-password"},
+		Metadata: call.Alice(),
 		Args:     []string{"com.example.User/Login"},
 	}.command()
 }

@@ -27,6 +27,23 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// platformFlags choose and configure the platform of the commands that bring one up.
+type platformFlags struct{ platform, controller, server string }
+
+func (p *platformFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.platform, "platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
+	fs.StringVar(&p.controller, "controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
+	fs.StringVar(&p.server, "server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
+}
+
+// options are the platform options for a state directory of the local platform.
+func (p *platformFlags) options(stateDir string) platforms.Options {
+	return platforms.Options{
+		StateDir: stateDir, ServerBinary: p.server, Controller: p.controller,
+		RepoRoot: ".", Artifacts: "_artifacts",
+	}
+}
+
 // stateFlags are the flags every command shares.
 type stateFlags struct{ dir string }
 
@@ -67,15 +84,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grpclab up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		st         stateFlags
-		platform   = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-		detach     = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
-		controller = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
-		server     = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
-		dirs       listFlag
-		variants   listFlag
+		st       stateFlags
+		detach   = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
+		pf       platformFlags
+		dirs     listFlag
+		variants listFlag
 	)
 	st.register(fs)
+	pf.register(fs)
 	fs.Var(&dirs, "f", "an extra manifest directory to apply (repeatable)")
 	fs.Var(&variants, "variant", fmt.Sprintf("a manifest variant to apply, repeatable (default %s)", strings.Join(defaultVariants, ", ")))
 	if err := fs.Parse(args); err != nil {
@@ -88,11 +104,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		variants = defaultVariants
 	}
 
-	o := platforms.Options{
-		StateDir: st.localDir(), ServerBinary: *server, Controller: *controller,
-		RepoRoot: ".", Artifacts: "_artifacts",
-	}
-	p, name, err := bringUp(ctx, stdout, *platform, o, variants, dirs, st.dir)
+	p, name, err := bringUp(ctx, stdout, pf.platform, pf.options(st.localDir()), variants, dirs, st.dir)
 	if errors.Is(err, local.ErrAlreadyUp) {
 		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
 		return nil
