@@ -278,7 +278,7 @@ func stepHostnames(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	unknown := unknownHost(fooHost)
 	res := unary(ctx, d.gateway(unknown), sayHello)
 	r.check(res.HandshakeFailed(), "%s → %s", unknown, resultLine(res))
-	return fmt.Sprintf("the host picks the route: %s → %s, %s → %s, other hosts refused",
+	return fmt.Sprintf("by host: %s → %s, %s → %s, an unknown host is refused",
 		fooHost, svc, barHost, defaultBackend(bar))
 }
 

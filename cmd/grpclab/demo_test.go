@@ -262,6 +262,9 @@ func checkVerdicts(output string, steps []int) error {
 			break
 		}
 		skippable := (steps[i] == 10 || steps[i] == 11) && !netnsReady()
+		if strings.HasSuffix(v[0], "…") {
+			errs = append(errs, fmt.Errorf("step %d: verdict cut to fit one line: %s", steps[i], v[0]))
+		}
 		if v[1] == "✗" || v[1] == "○" && !skippable {
 			errs = append(errs, fmt.Errorf("step %d: %s", steps[i], v[0]))
 		}

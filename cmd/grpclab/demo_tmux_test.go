@@ -33,6 +33,11 @@ func (s *tmuxSession) screen() string {
 	return s.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "demo")
 }
 
+// display is one tmux format of the pane.
+func (s *tmuxSession) display(format string) string {
+	return strings.TrimSpace(s.tmux("display-message", "-p", "-t", "demo", format))
+}
+
 // waitFor polls the screen until re matches, and returns the match.
 func (s *tmuxSession) waitFor(re *regexp.Regexp, within time.Duration) []string {
 	s.t.Helper()
@@ -68,6 +73,7 @@ func TestDemoTmux(t *testing.T) {
 	// Step 10 has run and the demo waits for Enter before step 11.
 	s.waitFor(regexp.MustCompile(`press Enter for step 11/`), 2*time.Minute)
 	r := readState(t, dir)
+	pid := s.display("#{pane_pid}")
 	var prefix string
 	if m := regexp.MustCompile(`data plane (glab-[0-9a-f]+) `).FindStringSubmatch(s.screen()); m != nil {
 		prefix = m[1]
@@ -86,9 +92,22 @@ func TestDemoTmux(t *testing.T) {
 
 	// Ctrl-C half way: the demo tears everything down and exits.
 	s.tmux("send-keys", "-t", "demo", "C-c")
-	// remain-on-exit keeps the pane and says how the command ended.
-	if m := s.waitFor(regexp.MustCompile(`Pane is dead \(status (\d+)`), time.Minute); m[1] != "0" {
+	// The pane stays (remain-on-exit) once the demo has exited; tmux may draw its
+	// "Pane is dead (status N, …)" line a moment later, so the status is read when it shows.
+	deadline := time.Now().Add(time.Minute)
+	for s.display("#{pane_dead}") != "1" {
+		if time.Now().After(deadline) {
+			st, _ := os.ReadFile("/proc/" + pid + "/status")
+			t.Fatalf("the demo (pid %s) still runs a minute after Ctrl-C:\n%s\n%s", pid, st, s.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m := regexp.MustCompile(`Pane is dead \(status (\d+)`).FindStringSubmatch(s.screen()); m != nil && m[1] != "0" {
 		t.Errorf("the demo exited %s after Ctrl-C, want 0", m[1])
+	} else if m == nil {
+		if status := s.display("#{pane_dead_status}"); status != "" && status != "0" {
+			t.Errorf("the demo exited %s after Ctrl-C, want 0", status)
+		}
 	}
 	screen = s.screen()
 	for _, want := range []string{"interrupted before step 12", "==> local platform down"} {
