@@ -244,6 +244,17 @@ type block struct {
 }
 
 func (r *stepRecord) add(kind, caption string, lines ...string) {
+	if kind == "text" {
+		var wrapped []string
+		for _, l := range lines {
+			wrapped = append(wrapped, strings.Split(strings.ReplaceAll(wrap(l, maxColumns-2), "\n", "\n  "), "\n")...)
+		}
+		lines = wrapped
+	}
+	if n := len(r.blocks); n > 0 && kind == "sh" && r.blocks[n-1].kind == "sh" {
+		r.blocks[n-1].lines = append(append(r.blocks[n-1].lines, ""), lines...)
+		return
+	}
 	if n := len(r.blocks); n > 0 && kind == "text" && r.blocks[n-1].kind == "text" && caption == "" {
 		r.blocks[n-1].lines = append(r.blocks[n-1].lines, lines...)
 		return
@@ -343,9 +354,10 @@ func (r *stepRecord) verdict(proves string) {
 	default:
 		r.line = "✓ " + proves
 	}
-	// One line: a long failure is cut, its whole text is in the answers above.
-	if rs := []rune(r.line); len(rs) > maxColumns {
-		r.line = string(rs[:maxColumns-1]) + "…"
+	// One line, in bold in the handout too (4 columns of **): a long failure is cut, its
+	// whole text is in the answers above.
+	if rs := []rune(r.line); len(rs) > maxColumns-4 {
+		r.line = string(rs[:maxColumns-5]) + "…"
 	}
 	r.out.verdict(r.result, r.line)
 }
@@ -364,9 +376,9 @@ func (h *handout) printf(format string, args ...any) {
 
 func (h *handout) header(platform string, at time.Time) {
 	h.printf("# grpclab workshop: gRPC on Kubernetes, step by step\n\n")
-	h.printf("Recorded by `grpclab demo` on the %s platform, %s. Every command below was printed\n", platform, at.UTC().Format("2006-01-02 15:04 MST"))
-	h.printf("by this run and works when pasted while the demo waits at its step (addresses and paths are\n")
-	h.printf("this run's); every answer is the real output of this run.\n\n")
+	h.printf("Recorded by `grpclab demo` on the %s platform, %s. Every command below\n", platform, at.UTC().Format("2006-01-02 15:04 MST"))
+	h.printf("was printed by this run and works when pasted while the demo waits at its step\n")
+	h.printf("(addresses and paths are this run's); every answer is the real output of this run.\n\n")
 }
 
 func (h *handout) step(r *stepRecord) {
@@ -374,7 +386,7 @@ func (h *handout) step(r *stepRecord) {
 	for _, b := range r.blocks {
 		switch b.kind {
 		case "note":
-			h.printf("%s\n\n", strings.Join(b.lines, "\n"))
+			h.printf("%s\n\n", wrap(strings.Join(b.lines, "\n"), maxColumns))
 		case "yaml":
 			h.printf("%s:\n\n```yaml\n%s\n```\n\n", b.caption, strings.Join(b.lines, "\n"))
 		case "sh":

@@ -235,5 +235,5 @@ func stepPolicyL7(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		r.check(got.TCP == c.tcp && got.Call == c.call, "from %s: tcp %s, %s as alice → %s %q",
 			c.from, got.TCP, deleteUser, got.Call, got.CallMessage)
 	}
-	return "the policy decides who connects; only the interceptor sees that DeleteUser is not alice's to call"
+	return "the policy decides who connects; only the interceptor sees DeleteUser is not alice's"
 }

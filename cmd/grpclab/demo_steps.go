@@ -230,8 +230,13 @@ func unary(ctx context.Context, t call.Target, method string, md ...string) call
 // describe prints a result as the step's answer: code, message, x-served-by.
 func resultLine(r call.Result) string {
 	s := r.Code.String()
-	if r.Code != codes.OK && r.Message != "" {
-		s += fmt.Sprintf(" %q", r.Message)
+	msg := r.Message
+	if i := strings.Index(msg, "tls: "); r.HandshakeFailed() && i >= 0 {
+		// grpc-go wraps the handshake error twice; the TLS part is what matters.
+		msg = "TLS handshake: " + strings.TrimRight(msg[i:], `"\`)
+	}
+	if r.Code != codes.OK && msg != "" {
+		s += fmt.Sprintf(" %q", msg)
 	}
 	if r.ServedBy != "" {
 		s += ", x-served-by: " + r.ServedBy

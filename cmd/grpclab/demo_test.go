@@ -340,6 +340,11 @@ func TestDemoAuto(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
+	for _, l := range strings.Split(doc, "\n") {
+		if utf8.RuneCountInString(l) > maxColumns {
+			t.Errorf("handout line over %d columns: %q", maxColumns, l)
+		}
+	}
 	for n := 1; n <= stepCount; n++ {
 		i := strings.Index(doc, fmt.Sprintf("\n## %d. ", n))
 		if i < 0 {
