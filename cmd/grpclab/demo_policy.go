@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/grpclab/grpclab/cluster/local/netns"
+	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/scenarios/reach"
 )
 
@@ -223,17 +224,17 @@ func stepPolicyL7(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		r.fail("%v", err)
 		return ""
 	}
-	r.command(d.probeCommand(frontendPod, dbPod, alice, strings.TrimPrefix(deleteUser, "/")))
+	r.command(d.probeCommand(frontendPod, dbPod, call.Alice(), strings.TrimPrefix(call.DeleteUser, "/")))
 	for _, c := range []struct {
 		from, tcp, call string
 	}{{frontendPod, "allow", "PermissionDenied"}, {exceptedPod, "deny", "DeadlineExceeded"}} {
-		got, err := plane.Call(ctx, c.from, dbPod, deleteUser, alice, probeTimeout)
+		got, err := plane.Call(ctx, c.from, dbPod, call.DeleteUser, call.Alice(), probeTimeout)
 		if err != nil {
 			r.fail("%v", err)
 			continue
 		}
 		r.check(got.TCP == c.tcp && got.Call == c.call, "from %s: tcp %s, %s as alice → %s %q",
-			c.from, got.TCP, deleteUser, got.Call, got.CallMessage)
+			c.from, got.TCP, call.DeleteUser, got.Call, got.CallMessage)
 	}
 	return "the policy decides who connects; only the interceptor sees DeleteUser is not alice's"
 }

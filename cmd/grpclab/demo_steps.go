@@ -33,22 +33,6 @@ import (
 	"github.com/grpclab/grpclab/services"
 )
 
-// The methods the steps call and the server's built-in demo users: Go holds these
-// expectations; hosts, Services, ports, headers, weights and policies come from the loaded
-// manifests.
-const (
-	sayHello   = call.SayHello
-	getProfile = call.GetProfile
-	deleteUser = call.DeleteUser
-	login      = call.Login
-)
-
-var (
-	alice     = call.Alice()
-	admin     = call.Admin()
-	wrongPass = call.WrongPassword()
-)
-
 // The variants the steps switch to, on top of defaultVariants.
 const (
 	reflectionVariant = "gateway-api/reflection"
@@ -276,12 +260,12 @@ func stepHostnames(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	d.excerpt(r, barSrc, "GRPCRoute bar-route", "spec.hostnames", bar.Spec.Hostnames)
 	fooHost, barHost := firstHost(foo), firstHost(bar)
 	method, svc := ruleMethod(foo)
-	r.command(d.grpcurlFor(d.gateway(fooHost), method, alice, true))
-	r.command(d.grpcurlFor(d.gateway(barHost), sayHello, nil, true))
-	expect(r, fooHost+" "+method, unary(ctx, d.gateway(fooHost), method, alice...), codes.OK, d.servedBy(svc))
-	expect(r, barHost+" "+sayHello, unary(ctx, d.gateway(barHost), sayHello), codes.OK, d.servedBy(defaultBackend(bar)))
+	r.command(d.grpcurlFor(d.gateway(fooHost), method, call.Alice(), true))
+	r.command(d.grpcurlFor(d.gateway(barHost), call.SayHello, nil, true))
+	expect(r, fooHost+" "+method, unary(ctx, d.gateway(fooHost), method, call.Alice()...), codes.OK, d.servedBy(svc))
+	expect(r, barHost+" "+call.SayHello, unary(ctx, d.gateway(barHost), call.SayHello), codes.OK, d.servedBy(defaultBackend(bar)))
 	unknown := unknownHost(fooHost)
-	res := unary(ctx, d.gateway(unknown), sayHello)
+	res := unary(ctx, d.gateway(unknown), call.SayHello)
 	r.check(res.HandshakeFailed(), "%s → %s", unknown, resultLine(res))
 	return fmt.Sprintf("by host: %s → %s, %s → %s, an unknown host is refused",
 		fooHost, svc, barHost, defaultBackend(bar))
@@ -322,10 +306,10 @@ func stepMethods(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		r.fail("foo-route has no rule with a method match")
 		return ""
 	}
-	r.command(d.grpcurlFor(d.gateway(host), method, alice, true))
-	r.command(d.grpcurlFor(d.gateway(host), getProfile, admin, false))
-	expect(r, method, unary(ctx, d.gateway(host), method, alice...), codes.OK, d.servedBy(svc))
-	expect(r, getProfile, unary(ctx, d.gateway(host), getProfile, admin...), codes.Unimplemented, "")
+	r.command(d.grpcurlFor(d.gateway(host), method, call.Alice(), true))
+	r.command(d.grpcurlFor(d.gateway(host), call.GetProfile, call.Admin(), false))
+	expect(r, method, unary(ctx, d.gateway(host), method, call.Alice()...), codes.OK, d.servedBy(svc))
+	expect(r, call.GetProfile, unary(ctx, d.gateway(host), call.GetProfile, call.Admin()...), codes.Unimplemented, "")
 	return fmt.Sprintf("only %s reaches %s; GetProfile is refused by the gateway itself", method, svc)
 }
 
@@ -355,12 +339,12 @@ func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	stable := defaultBackend(bar)
 	host := firstHost(bar)
-	r.command(d.grpcurlFor(d.gateway(host), sayHello, []string{name, value}, true))
-	r.command(d.grpcurlFor(d.gateway(host), sayHello, nil, true))
-	expect(r, fmt.Sprintf("%s: %s", name, value), unary(ctx, d.gateway(host), sayHello, name, value), codes.OK, d.servedBy(canary))
-	expect(r, "no header", unary(ctx, d.gateway(host), sayHello), codes.OK, d.servedBy(stable))
+	r.command(d.grpcurlFor(d.gateway(host), call.SayHello, []string{name, value}, true))
+	r.command(d.grpcurlFor(d.gateway(host), call.SayHello, nil, true))
+	expect(r, fmt.Sprintf("%s: %s", name, value), unary(ctx, d.gateway(host), call.SayHello, name, value), codes.OK, d.servedBy(canary))
+	expect(r, "no header", unary(ctx, d.gateway(host), call.SayHello), codes.OK, d.servedBy(stable))
 	other := strings.ToUpper(value[:1]) + value[1:]
-	expect(r, fmt.Sprintf("%s: %s (Exact is case-sensitive)", name, other), unary(ctx, d.gateway(host), sayHello, name, other), codes.OK, d.servedBy(stable))
+	expect(r, fmt.Sprintf("%s: %s (Exact is case-sensitive)", name, other), unary(ctx, d.gateway(host), call.SayHello, name, other), codes.OK, d.servedBy(stable))
 	return fmt.Sprintf("\"%s: %s\" reaches %s; no header or another value reaches %s", name, value, canary, stable)
 }
 
@@ -387,7 +371,7 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		return ""
 	}
 	host := firstHost(bar)
-	r.command(d.grpcurlFor(d.gateway(host), sayHello, nil, true))
+	r.command(d.grpcurlFor(d.gateway(host), call.SayHello, nil, true))
 	conn, err := call.Dial(d.gateway(host))
 	if err != nil {
 		r.fail("%v", err)
@@ -398,7 +382,7 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	counts := map[string]int{}
 	for i := range calls {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		res := call.Unary(cctx, conn, sayHello)
+		res := call.Unary(cctx, conn, call.SayHello)
 		cancel()
 		if res.Code != codes.OK {
 			r.fail("call %d: %s", i, resultLine(res))
@@ -601,10 +585,10 @@ func stepTLS(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	foo, _, _ := d.route("foo-route")
 	if foo != nil {
 		method, _ := ruleMethod(foo)
-		r.command(d.grpcurlFor(d.gateway(firstHost(foo)), method, alice, false))
+		r.command(d.grpcurlFor(d.gateway(firstHost(foo)), method, call.Alice(), false))
 	}
 	unknown := unknownHost(hosts[0])
-	r.command(d.grpcurlFor(d.gateway(unknown), sayHello, nil, false))
+	r.command(d.grpcurlFor(d.gateway(unknown), call.SayHello, nil, false))
 	for _, h := range hosts {
 		certificateFor(ctx, r, d.gateway(h))
 	}
@@ -633,14 +617,14 @@ func stepAuth(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	host := ing.Spec.Rules[0].Host
 	backend := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name
 	t := d.ingress(host)
-	r.command(d.grpcurlFor(t, getProfile, nil, false))
-	r.command(d.grpcurlFor(t, getProfile, wrongPass, false))
-	r.command(d.grpcurlFor(t, deleteUser, alice, false))
+	r.command(d.grpcurlFor(t, call.GetProfile, nil, false))
+	r.command(d.grpcurlFor(t, call.GetProfile, call.WrongPassword(), false))
+	r.command(d.grpcurlFor(t, call.DeleteUser, call.Alice(), false))
 	prefix := d.servedBy(backend)
-	expect(r, "GetProfile, no credentials", unary(ctx, t, getProfile), codes.Unauthenticated, prefix)
-	expect(r, "GetProfile, wrong password", unary(ctx, t, getProfile, wrongPass...), codes.Unauthenticated, prefix)
-	expect(r, "DeleteUser as alice", unary(ctx, t, deleteUser, alice...), codes.PermissionDenied, prefix)
-	expect(r, "Login as admin", unary(ctx, t, login, admin...), codes.OK, prefix)
+	expect(r, "GetProfile, no credentials", unary(ctx, t, call.GetProfile), codes.Unauthenticated, prefix)
+	expect(r, "GetProfile, wrong password", unary(ctx, t, call.GetProfile, call.WrongPassword()...), codes.Unauthenticated, prefix)
+	expect(r, "DeleteUser as alice", unary(ctx, t, call.DeleteUser, call.Alice()...), codes.PermissionDenied, prefix)
+	expect(r, "Login as admin", unary(ctx, t, call.Login, call.Admin()...), codes.OK, prefix)
 	return "the interceptor in the pod decides per method and user; its codes cross the edge unchanged"
 }
 
@@ -654,10 +638,10 @@ func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	host := ing.Spec.Rules[0].Host
 	backend := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name
 	t := d.ingress(host)
-	r.command(d.grpcurlFor(t, sayHello, nil, true))
-	url := "http://" + d.ep.IngressHTTP.Address + sayHello
+	r.command(d.grpcurlFor(t, call.SayHello, nil, true))
+	url := "http://" + d.ep.IngressHTTP.Address + call.SayHello
 	r.command(shellCommand{"curl", "-si", "-X", "POST", "-H", "Host: " + host, "-H", "content-type: application/grpc", url})
-	expect(r, "SayHello through the Ingress", unary(ctx, t, sayHello), codes.OK, d.servedBy(backend))
+	expect(r, "SayHello through the Ingress", unary(ctx, t, call.SayHello), codes.OK, d.servedBy(backend))
 	certificateFor(ctx, r, t)
 	if d.ep.IngressHTTP.Address == "" {
 		r.fail("the %s platform serves no plaintext Ingress port", d.name)
@@ -665,7 +649,7 @@ func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	status, loc, err := redirect(ctx, url, host)
 	r.check(err == nil && status == http.StatusPermanentRedirect && strings.HasPrefix(loc, "https://"+host),
-		"plaintext POST %s → %s", sayHello, orError(fmt.Sprintf("%d, Location: %s", status, loc), err))
+		"plaintext POST %s → %s", call.SayHello, orError(fmt.Sprintf("%d, Location: %s", status, loc), err))
 	return fmt.Sprintf("TLS ends at the Ingress, gRPC (h2c) goes on to %s, plaintext gets 308", backend)
 }
 
@@ -703,7 +687,7 @@ func stepHTTP2(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	host := firstHost(bar)
 	t := d.gateway(host)
-	r.command(d.grpcurlFor(t, sayHello, nil, false))
+	r.command(d.grpcurlFor(t, call.SayHello, nil, false))
 	r.note("each grpcurl run is a new connection; the demo times %d calls on one connection and %d calls with a connection each …", shared, fresh)
 	one, err := timeShared(ctx, t, shared)
 	if err != nil {
@@ -764,7 +748,7 @@ func timeFresh(ctx context.Context, t call.Target, n int) (time.Duration, error)
 func callOnce(ctx context.Context, conn *grpc.ClientConn) call.Result {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return call.Unary(ctx, conn, sayHello)
+	return call.Unary(ctx, conn, call.SayHello)
 }
 
 func p50(d []time.Duration) time.Duration {
