@@ -205,12 +205,17 @@ func (d *demoEnv) run(ctx context.Context, n, total int, s demoStep) *stepRecord
 	r := &stepRecord{n: n, title: s.title, intro: s.intro, out: d.out, result: stepPassed}
 	d.out.title(fmt.Sprintf("step %d/%d: %s", n, total, s.title))
 	d.out.text(s.intro)
+	proves := ""
 	if err := d.use(ctx, s.variants); err != nil {
 		r.fail("apply: %v", err)
-		r.verdict("")
-		return r
+	} else {
+		proves = s.run(ctx, d, r)
 	}
-	proves := s.run(ctx, d, r)
+	if ctx.Err() != nil {
+		// What failed after Ctrl-C failed because of it: no verdict on the manifests.
+		r.failures = nil
+		r.skip("interrupted (Ctrl-C)")
+	}
 	r.verdict(proves)
 	return r
 }

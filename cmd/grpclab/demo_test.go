@@ -582,3 +582,47 @@ func TestUpTryLine(t *testing.T) {
 	}
 	assertNothingLeft(t, dir, r)
 }
+
+// TestDemoInterruptInStep: Ctrl-C while a step runs, right after the NetworkPolicy step has
+// started its network namespaces, tears everything down; the step says it was interrupted
+// rather than failed.
+func TestDemoInterruptInStep(t *testing.T) {
+	needNginx(t)
+	if !netnsReady() {
+		t.Skipf("the NetworkPolicy step needs the local data plane: %v", netns.Available())
+	}
+	dir := t.TempDir()
+	s := startDemo(t, dir, "--auto", "--from", "10")
+	var out strings.Builder
+	var prefix string
+	re := regexp.MustCompile(`^==> data plane (glab-[0-9a-f]+) `)
+	for prefix == "" {
+		l, ok := <-s.lines
+		if !ok {
+			t.Fatalf("the demo ended before starting its data plane:\n%s", out.String())
+		}
+		out.WriteString(l + "\n")
+		if m := re.FindStringSubmatch(l); m != nil {
+			prefix = m[1]
+		}
+	}
+	r := readState(t, dir)
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for l := range s.lines {
+		out.WriteString(l + "\n")
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Errorf("demo after Ctrl-C: %v", err)
+	}
+	for _, want := range []string{"○ skipped: interrupted (Ctrl-C)", "interrupted in step 10", "==> local platform down"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	assertNothingLeft(t, dir, r)
+	if left, err := netns.Leftovers(prefix); err != nil || len(left) > 0 {
+		t.Errorf("data plane %s left behind: %v %v", prefix, left, err)
+	}
+}
