@@ -249,20 +249,25 @@ type block struct {
 }
 
 func (r *stepRecord) add(kind, caption string, lines ...string) {
-	if kind == "text" {
+	switch kind {
+	case "table":
+		kind = "text" // preformatted: never wrapped
+	case "text":
 		var wrapped []string
 		for _, l := range lines {
 			wrapped = append(wrapped, strings.Split(strings.ReplaceAll(wrap(l, maxColumns-2), "\n", "\n  "), "\n")...)
 		}
 		lines = wrapped
 	}
-	if n := len(r.blocks); n > 0 && kind == "sh" && r.blocks[n-1].kind == "sh" {
-		r.blocks[n-1].lines = append(append(r.blocks[n-1].lines, ""), lines...)
-		return
-	}
-	if n := len(r.blocks); n > 0 && kind == "text" && r.blocks[n-1].kind == "text" && caption == "" {
-		r.blocks[n-1].lines = append(r.blocks[n-1].lines, lines...)
-		return
+	if n := len(r.blocks); n > 0 && r.blocks[n-1].kind == kind && caption == "" {
+		switch kind {
+		case "sh":
+			r.blocks[n-1].lines = append(append(r.blocks[n-1].lines, ""), lines...)
+			return
+		case "text":
+			r.blocks[n-1].lines = append(r.blocks[n-1].lines, lines...)
+			return
+		}
 	}
 	r.blocks = append(r.blocks, block{kind: kind, caption: caption, lines: lines})
 }
@@ -306,7 +311,7 @@ func (r *stepRecord) answer(format string, args ...any) {
 func (r *stepRecord) table(lines []string) {
 	r.live()
 	r.out.code(lines)
-	r.add("text", "", lines...)
+	r.add("table", "", lines...)
 }
 
 // note prints a line of progress or explanation inside the step.

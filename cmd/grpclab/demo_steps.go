@@ -72,8 +72,8 @@ func demoSteps() []demoStep {
 			intro: "The production foo-route has no reflection rule: the gateway refuses reflection, while " +
 				"the pod behind it still serves it. The leak is closed at the edge only."},
 		{title: "TLS termination", run: stepTLS,
-			intro: "The Gateway listener terminates TLS: each SNI gets its own certificate, signed by the " +
-				"platform's CA, and a host it has no certificate for is refused in the handshake."},
+			intro: "The Gateway listener terminates TLS with the Secret it names: for each SNI the client " +
+				"gets a certificate, signed by the platform's CA, that names that host; any other host is refused."},
 		{title: "the auth interceptor", run: stepAuth,
 			intro: "NetworkPolicy cannot see methods; the server's interceptor can. Missing, wrong and " +
 				"not-allowed credentials each get their own answer, unchanged through the edge."},

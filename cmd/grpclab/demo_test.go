@@ -345,6 +345,10 @@ func TestDemoAuto(t *testing.T) {
 			t.Errorf("handout line over %d columns: %q", maxColumns, l)
 		}
 	}
+	// The truth tables keep their columns in the handout.
+	if !regexp.MustCompile(`(?m)^frontend-0 +✓ ✓ +✓ ✓`).MatchString(doc) && netnsReady() {
+		t.Errorf("handout's truth table lost its columns")
+	}
 	for n := 1; n <= stepCount; n++ {
 		i := strings.Index(doc, fmt.Sprintf("\n## %d. ", n))
 		if i < 0 {
