@@ -18,6 +18,11 @@ step "kube-apiserver for the control-plane test"
 GRPCLAB_KUBE_APISERVER="$(hack/kube-apiserver.sh | tail -n 1)"
 export GRPCLAB_KUBE_APISERVER
 
+# The CLI tests run every grpcurl line grpclab prints with the real grpcurl at go.mod's pin.
+step "grpcurl CLI for the printed-command tests"
+GRPCLAB_GRPCURL="$(hack/grpcurl.sh | tail -n 1)"
+export GRPCLAB_GRPCURL
+
 step "go test (the scenarios run on the local platform; report in _artifacts/)"
 # -v goes to a log so that every skipped test can be listed with its reason: a skip is never
 # silently counted as a pass.

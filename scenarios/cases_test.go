@@ -11,16 +11,16 @@ import (
 
 // The methods the suites call, and the demo users' credentials as metadata pairs.
 const (
-	sayHello   = "/helloworld.Greeter/SayHello"
-	login      = "/com.example.User/Login"
-	getProfile = "/com.example.User/GetProfile"
-	deleteUser = "/com.example.User/DeleteUser"
+	sayHello   = call.SayHello
+	login      = call.Login
+	getProfile = call.GetProfile
+	deleteUser = call.DeleteUser
 )
 
 var (
-	admin     = []string{"username", "admin", "password", "admin-password"}
-	alice     = []string{"username", "alice", "password", "alice-password"}
-	wrongPass = []string{"username", "alice", "password", "not-her-password"}
+	admin     = call.Admin()
+	alice     = call.Alice()
+	wrongPass = call.WrongPassword()
 )
 
 // with appends metadata pairs to credentials.

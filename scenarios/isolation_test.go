@@ -2,11 +2,8 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
@@ -85,7 +82,7 @@ func TestIsolation(t *testing.T) {
 			if err := plane.Apply(ctx, policies); err != nil {
 				t.Fatal(err)
 			}
-			got, err := probeCall(ctx, plane, c.from, "db-0", deleteUser, alice)
+			got, err := plane.Call(ctx, c.from, "db-0", deleteUser, alice, probeTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,46 +140,4 @@ func leftoverErr(left []string) error {
 		return nil
 	}
 	return fmt.Errorf("left behind: %v", left)
-}
-
-// probeResult is the part of a `grpclab-server probe` line the L7 cases read.
-type probeResult struct {
-	TCP         string `json:"tcp"`
-	Call        string `json:"call"`
-	CallMessage string `json:"callMessage"`
-}
-
-// probeCall runs `grpclab-server probe --call` inside workload from's network namespace
-// against every port of workload to.
-func probeCall(ctx context.Context, plane *netns.Plane, from, to, method string, md []string) (probeResult, error) {
-	var r probeResult
-	var target string
-	workloads, err := localWorkloads()
-	if err != nil {
-		return r, err
-	}
-	for _, w := range workloads {
-		if w.Name == to && len(w.Ports) > 0 {
-			target = net.JoinHostPort(w.IP.String(), strconv.Itoa(int(w.Ports[0].Port)))
-		}
-	}
-	if target == "" {
-		return r, fmt.Errorf("no workload %s with a port", to)
-	}
-	args := []string{"probe", "--timeout", probeTimeout.String(), "--call", method}
-	for i := 0; i+1 < len(md); i += 2 {
-		args = append(args, "-H", md[i]+"="+md[i+1])
-	}
-	cmd, err := plane.Command(ctx, from, lab.serverBin, append(args, target)...)
-	if err != nil {
-		return r, err
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return r, fmt.Errorf("probe from %s: %w", from, err)
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return r, fmt.Errorf("probe from %s: %q: %w", from, out, err)
-	}
-	return r, nil
 }

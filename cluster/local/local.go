@@ -143,6 +143,10 @@ var (
 
 func (p *Platform) Name() string { return "local" }
 
+// ServerBinary is the grpclab-server the platform runs, for data planes beside it (the
+// isolation namespaces) that run the same server.
+func (p *Platform) ServerBinary() string { return p.serverBin }
+
 // ErrAlreadyUp says a platform already runs from this state directory.
 var ErrAlreadyUp = errors.New("the local platform is already up")
 

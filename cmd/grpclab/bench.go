@@ -26,9 +26,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	def := labbench.DefaultSettings()
 	var (
-		platform    = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-		controller  = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
-		server      = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
+		pf          platformFlags
 		out         = fs.String("out", filepath.Join("_artifacts", "bench"), "where the JSON, the table and the plots go")
 		duration    = fs.Duration("duration", def.Duration, "one measured repetition of one case")
 		warmup      = fs.Duration("warmup", def.Warmup, "warm-up before every repetition, never counted")
@@ -36,6 +34,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxCalls    = fs.Int("max-calls", def.MaxCalls, "most calls one client repetition counts")
 		concurrency = fs.Int("concurrency", def.Concurrencies[len(def.Concurrencies)-1], "the throughput concurrency (latency is always measured at 1)")
 	)
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -55,7 +54,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: state directory: %w", err)
 	}
 	defer os.RemoveAll(stateDir)
-	p, name, err := bringUp(ctx, stdout, *platform, platforms.Options{StateDir: stateDir, ServerBinary: *server, Controller: *controller}, defaultVariants, nil, stateDir)
+	p, name, err := bringUp(ctx, stdout, pf.platform, platforms.Options{StateDir: stateDir, ServerBinary: pf.server, Controller: pf.controller}, defaultVariants, nil, stateDir)
 	if err != nil {
 		return err
 	}

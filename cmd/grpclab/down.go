@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/kind"
@@ -38,8 +36,8 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if err := timedStep(stdout, "local platform down", func() error { return local.Down(ctx, st.localDir()) }); err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(st.dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove env file: %w", err)
+	if err := removeState(st.dir); err != nil {
+		return fmt.Errorf("remove state: %w", err)
 	}
 	// Remove the state directory when nothing else is in it.
 	_ = os.Remove(st.dir)

@@ -40,6 +40,7 @@ commands:
   bench    measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
   compare  put scenario runs side by side, from DIR/results.json of each, in Markdown
   migrate  convert ingress-nginx gRPC Ingresses (-f DIR) into Gateway API YAML
+  demo     workshop mode: bring a platform up and walk through the article step by step
 
 run 'grpclab <command> -h' for its flags`
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return compare(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateIngresses(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

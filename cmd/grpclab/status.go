@@ -25,7 +25,11 @@ func status(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "platform %s\n", ep.Platform)
-	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile))
+	protos, err := writeProtos(st.dir)
+	if err != nil {
+		return err
+	}
+	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos)
 	if ep.Platform != "local" {
 		return nil
 	}

@@ -27,6 +27,23 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// platformFlags choose and configure the platform of the commands that bring one up.
+type platformFlags struct{ platform, controller, server string }
+
+func (p *platformFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.platform, "platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
+	fs.StringVar(&p.controller, "controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
+	fs.StringVar(&p.server, "server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
+}
+
+// options are the platform options for a state directory of the local platform.
+func (p *platformFlags) options(stateDir string) platforms.Options {
+	return platforms.Options{
+		StateDir: stateDir, ServerBinary: p.server, Controller: p.controller,
+		RepoRoot: ".", Artifacts: "_artifacts",
+	}
+}
+
 // stateFlags are the flags every command shares.
 type stateFlags struct{ dir string }
 
@@ -67,15 +84,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grpclab up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		st         stateFlags
-		platform   = fs.String("platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-		detach     = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
-		controller = fs.String("controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
-		server     = fs.String("server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
-		dirs       listFlag
-		variants   listFlag
+		st       stateFlags
+		detach   = fs.Bool("detach", false, "return once the platform is up instead of waiting for Ctrl-C")
+		pf       platformFlags
+		dirs     listFlag
+		variants listFlag
 	)
 	st.register(fs)
+	pf.register(fs)
 	fs.Var(&dirs, "f", "an extra manifest directory to apply (repeatable)")
 	fs.Var(&variants, "variant", fmt.Sprintf("a manifest variant to apply, repeatable (default %s)", strings.Join(defaultVariants, ", ")))
 	if err := fs.Parse(args); err != nil {
@@ -88,11 +104,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		variants = defaultVariants
 	}
 
-	o := platforms.Options{
-		StateDir: st.localDir(), ServerBinary: *server, Controller: *controller,
-		RepoRoot: ".", Artifacts: "_artifacts",
-	}
-	p, name, err := bringUp(ctx, stdout, *platform, o, variants, dirs, st.dir)
+	p, name, err := bringUp(ctx, stdout, pf.platform, pf.options(st.localDir()), variants, dirs, st.dir)
 	if errors.Is(err, local.ErrAlreadyUp) {
 		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
 		return nil
@@ -105,7 +117,11 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cluster.WriteEnv(st.dir, ep); err != nil {
 		return cleanUp(p, st.dir, err)
 	}
-	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile))
+	protos, err := writeProtos(st.dir)
+	if err != nil {
+		return cleanUp(p, st.dir, err)
+	}
+	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos)
 	if *detach {
 		return nil
 	}
@@ -174,11 +190,20 @@ func cleanUp(p interface{ Down(context.Context) error }, dir string, cause error
 	if err := p.Down(ctx); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
-	if err := os.Remove(filepath.Join(dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := removeState(dir); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
 	_ = os.Remove(dir) // only when empty
 	return cause
+}
+
+// removeState removes what up writes beside the platform's own state: the env file and the
+// .proto sources.
+func removeState(dir string) error {
+	if err := os.Remove(filepath.Join(dir, cluster.EnvFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(dir, protoDir))
 }
 
 // answer waits until every entry point accepts connections.
@@ -205,10 +230,14 @@ func answer(ctx context.Context, ep cluster.Endpoints) error {
 	return nil
 }
 
-func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath string) {
+// printEndpoints says where everything is, and a grpcurl line that works when pasted.
+func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath, importPath string) {
 	fmt.Fprintf(w, "gateway  %s   (foo.example.com, bar.example.com)\n", ep.Gateway.Address)
 	fmt.Fprintf(w, "ingress  %s   (grpctest.dev.mydomain.com; http %s)\n", ep.Ingress.Address, ep.IngressHTTP.Address)
 	fmt.Fprintf(w, "CA       %s\n", ep.CAFile)
 	fmt.Fprintf(w, "env      %s\n", envPath)
-	fmt.Fprintf(w, "try: grpcurl -cacert %s -authority foo.example.com -servername foo.example.com -H 'username: alice' -H 'password: alice-password' %s com.example.User/Login\n", ep.CAFile, ep.Gateway.Address)
+	fmt.Fprintln(w, "try:")
+	for _, l := range tryLogin(ep, importPath).lines("  ", maxColumns) {
+		fmt.Fprintln(w, l)
+	}
 }

@@ -115,3 +115,47 @@ func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeou
 	}
 	return res, nil
 }
+
+// CallResult is the part of a `grpclab-server probe --call` line that says what the L7 half
+// answered: the TCP verdict, then the call's gRPC code and message.
+type CallResult struct {
+	TCP         string `json:"tcp"`
+	Call        string `json:"call"`
+	CallMessage string `json:"callMessage"`
+}
+
+// Addr is host:port of a workload's first port, as the other workloads reach it.
+func (p *Plane) Addr(workload string) (string, error) {
+	for _, w := range p.workloads {
+		if w.Name == workload && len(w.Ports) > 0 {
+			return p.addr(reach.Target{Workload: w.Name, Port: w.Ports[0].Port}), nil
+		}
+	}
+	return "", fmt.Errorf("no workload %s with a port", workload)
+}
+
+// Call runs `grpclab-server probe --call method` inside workload from's namespace against
+// workload to's first port, with md as key, value pairs of metadata.
+func (p *Plane) Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (CallResult, error) {
+	var r CallResult
+	target, err := p.Addr(to)
+	if err != nil {
+		return r, err
+	}
+	args := []string{"probe", "--timeout", timeout.String(), "--call", method}
+	for i := 0; i+1 < len(md); i += 2 {
+		args = append(args, "-H", md[i]+"="+md[i+1])
+	}
+	cmd, err := p.Command(ctx, from, p.server, append(args, target)...)
+	if err != nil {
+		return r, err
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("probe from %s: %w", from, err)
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, fmt.Errorf("probe from %s: %q: %w", from, out, err)
+	}
+	return r, nil
+}
