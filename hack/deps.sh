@@ -12,8 +12,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case "${1:-}" in
 test)
 	# nginx: the local platform; nft + ip: the isolation suite; etcd: the control-plane test;
-	# protoc: the generated-code check; tmux: the interactive demo test (a person at a terminal).
-	need=(nginx:nginx nft:nftables ip:iproute2 etcd:etcd-server protoc:protobuf-compiler git:git tmux:tmux)
+	# protoc: the generated-code check; tmux: the interactive demo test (a person at a terminal);
+	# curl: the demo prints a curl line for the ssl-redirect, and its test runs it.
+	need=(nginx:nginx nft:nftables ip:iproute2 etcd:etcd-server protoc:protobuf-compiler git:git tmux:tmux curl:curl)
 	;;
 e2e)
 	need=(nginx:nginx nft:nftables ip:iproute2)
