@@ -100,7 +100,7 @@ func TestMigration(t *testing.T) {
 			note("ingress: %s; gateway: %s", in, gw)
 		})
 	}
-	s.add("a wrong mapping is caught: the canary rule without its header match sends every call to the canary", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+	s.add("a wrong mapping is caught: the canary and default rules with their backends swapped", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		m.need(t)
 		broken, err := m.breakCanaryRule()
 		if err != nil {
@@ -351,26 +351,23 @@ func (m *migration) redirect(ctx context.Context, addr, host string, status int)
 }
 
 // breakCanaryRule is the conversion with a deliberately wrong mapping: the canary Ingress's
-// header rule loses its match, so it takes every call.
+// header rule and the main Ingress's default rule swap backends, so a call without the
+// header reaches the canary.
 func (m *migration) breakCanaryRule() ([]manifests.Object, error) {
-	var out []manifests.Object
 	for _, o := range m.converted {
 		r, ok := o.Object.(*gatewayv1.GRPCRoute)
 		if !ok || r.Name != "bar-ingress" {
 			continue
 		}
 		r = r.DeepCopy()
-		if len(r.Spec.Rules) == 0 || len(r.Spec.Rules[0].Matches) == 0 {
-			return nil, fmt.Errorf("GRPCRoute %s/%s: no header rule to break", r.Namespace, r.Name)
+		if len(r.Spec.Rules) != 2 {
+			return nil, fmt.Errorf("GRPCRoute %s/%s has %d rules, want the canary's header rule and the default one", r.Namespace, r.Name, len(r.Spec.Rules))
 		}
-		r.Spec.Rules[0].Matches = nil
+		r.Spec.Rules[0].BackendRefs, r.Spec.Rules[1].BackendRefs = r.Spec.Rules[1].BackendRefs, r.Spec.Rules[0].BackendRefs
 		o.Object = r
-		out = append(out, o)
+		return []manifests.Object{o}, nil
 	}
-	if len(out) == 0 {
-		return nil, errors.New("no converted GRPCRoute bar-ingress")
-	}
-	return out, nil
+	return nil, errors.New("no converted GRPCRoute bar-ingress")
 }
 
 func objectID(o manifests.Object) string {
