@@ -52,6 +52,13 @@ func newScheme() *runtime.Scheme {
 var strictYAML = json.NewSerializerWithOptions(json.DefaultMetaFactory, Scheme, Scheme,
 	json.SerializerOptions{Yaml: true, Strict: true})
 
+// DefaultVariants is the combination everything starts from, with extra variants on top: the
+// production Gateway API routes (no reflection) and the article's Ingress over the base
+// workloads. `grpclab up`, the demo, the benchmarks and every scenario load it.
+func DefaultVariants(extra ...string) []string {
+	return append([]string{"base", "gateway-api", "ingress-nginx"}, extra...)
+}
+
 // Variants returns every variant name (a directory under manifests/ holding .yaml files), sorted.
 func Variants() []string {
 	var out []string

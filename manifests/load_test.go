@@ -14,7 +14,7 @@ import (
 )
 
 // production is the combination every scenario starts from.
-var production = []string{"base", "gateway-api", "ingress-nginx"}
+var production = DefaultVariants()
 
 func TestVariants(t *testing.T) {
 	// Other packages code against these names.

@@ -27,7 +27,7 @@ import (
 // defaultVariants is what every scenario starts from: the production Gateway API routes
 // (no reflection) and the article's Ingress. Scenarios that need another variant apply it
 // in their setup and put the defaults back in their teardown.
-var defaultVariants = []string{"base", "gateway-api", "ingress-nginx"}
+var defaultVariants = manifests.DefaultVariants()
 
 // Lab is the platform under test and how to reach it.
 type Lab struct {
@@ -132,7 +132,6 @@ func (l *Lab) applyVariants(ctx context.Context, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	manifests.SetGatewayClass(objs, platforms.GatewayClass(l.platform))
 	return timed("apply "+strings.Join(variants, " + "), func() error { return l.platform.Apply(ctx, objs) })
 }
 

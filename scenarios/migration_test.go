@@ -15,7 +15,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/manifests/migrate"
 	"github.com/grpclab/grpclab/scenarios/call"
@@ -159,7 +158,6 @@ func (m *migration) setUp(ctx context.Context, t *testing.T, _ *envconf.Config) 
 		t.Fatalf("setup: grpclab migrate made %d Gateways, want 1", len(gws))
 	}
 	all := append(append([]manifests.Object(nil), m.objs...), m.converted...)
-	manifests.SetGatewayClass(all, platforms.GatewayClass(lab.platform))
 	if err := timed("apply the migration variant and its conversion", func() error { return lab.platform.Apply(ctx, all) }); err != nil {
 		t.Fatalf("setup: %v", err)
 	}

@@ -79,11 +79,3 @@ func New(ctx context.Context, name string, o Options) (cluster.Platform, error) 
 		return nil, fmt.Errorf("platform %q: want kind or local", name)
 	}
 }
-
-// GatewayClass is the gatewayClassName the platform's controller owns.
-func GatewayClass(p cluster.Platform) string {
-	if g, ok := p.(interface{ GatewayClass() string }); ok {
-		return g.GatewayClass()
-	}
-	return "grpclab"
-}

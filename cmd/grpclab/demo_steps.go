@@ -26,7 +26,6 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/netns"
-	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/scenarios/reach"
@@ -114,7 +113,6 @@ func (d *demoEnv) use(ctx context.Context, extra []string) error {
 	if err != nil {
 		return err
 	}
-	manifests.SetGatewayClass(objs, platforms.GatewayClass(d.p))
 	d.objs = objs
 	key := strings.Join(variants, " + ")
 	if key == d.applied {

@@ -19,7 +19,7 @@ import (
 )
 
 // defaultVariants are applied by `up` unless --variant replaces them.
-var defaultVariants = []string{"base", "gateway-api", "ingress-nginx"}
+var defaultVariants = manifests.DefaultVariants()
 
 // listFlag collects a repeated flag.
 type listFlag []string
@@ -158,7 +158,6 @@ func bringUp(ctx context.Context, stdout io.Writer, requested string, o platform
 	if err != nil {
 		return nil, "", err
 	}
-	manifests.SetGatewayClass(objs, platforms.GatewayClass(p))
 	if err := timedStep(stdout, name+" platform up", func() error { return p.Up(ctx) }); err != nil {
 		if errors.Is(err, local.ErrAlreadyUp) {
 			return nil, "", err
