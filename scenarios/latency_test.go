@@ -56,6 +56,11 @@ func TestLatencySummary(t *testing.T) {
 	for i, p := range paths {
 		s.add(fmt.Sprintf("%d SayHello calls %s", latencyCalls, p.name), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			conn := lab.dial(t, p.target(ctx, t))
+			// The path must answer first (the previous scenario may have just changed the
+			// policies or routes); from then on every call must succeed.
+			lab.eventually(ctx, t, note, func(ctx context.Context) error {
+				return call.Unary(ctx, conn, sayHello).Expect(codes.OK, "")
+			})
 			var d []time.Duration
 			for n := range latencyWarmup + latencyCalls {
 				start := time.Now()
