@@ -149,15 +149,18 @@ type Disruptor interface {
 	// platform has replaced it, as its ReplicaSet would, with a ready pod in the endpoints.
 	KillPod(ctx context.Context, namespace, deployment string) (string, error)
 	// Recycling reads the connection-recycling limits the proxy behind an entry point address
-	// applies, from its rendered configuration.
-	Recycling(address string) (Recycling, error)
+	// applies, from its rendered or effective configuration. An error that wraps
+	// errors.ErrUnsupported means the platform cannot read this proxy's limits.
+	Recycling(ctx context.Context, address string) (Recycling, error)
 }
 
 // Recycling is when a proxy ends a client's connection: after Requests requests (nginx then
-// sends GOAWAY), at MaxAge, or when idle for Idle.
+// sends GOAWAY), at MaxAge, or when idle for Idle. Zero is no limit.
 type Recycling struct {
 	Requests     int
 	MaxAge, Idle time.Duration
 	// Source says where the values were read.
 	Source string
+	// Knob names the settings that change them on this proxy ("": the suite's own words).
+	Knob string
 }

@@ -34,7 +34,9 @@ func TestDisruptionPodLoss(t *testing.T) {
 		s.add("SIGKILL of a bar-stable pod under Login load through the gateway, "+c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			d := disruptor(t)
 			top := readTopology(t)
-			p := newPool(t, lab.target(gateway, top.barHost), c)
+			target := lab.target(gateway, top.barHost)
+			settle(ctx, t, note, target, top.stable)
+			p := newPool(t, target, c)
 			var victim string
 			res, streams := measure(ctx, t, shape, p, func(ctx context.Context) error {
 				var err error
@@ -43,7 +45,8 @@ func TestDisruptionPodLoss(t *testing.T) {
 			})
 			gap, at := res.LongestGap()
 			r := newRun("gateway → bar-svc", "SIGKILL of "+victim, c, p, res, streams,
-				"nginx's grpc_next_upstream (a refused connection goes to the next replica; a call already sent does not); retryableStatusCodes would need INTERNAL, which is only safe for idempotent methods")
+				byPlatform("nginx's grpc_next_upstream (a refused connection goes to the next replica; a call already sent does not); retryableStatusCodes would need INTERNAL, which is only safe for idempotent methods",
+					"the controller's retries (Traefik: the retry middleware) and how fast it drops the address (Traefik: providersThrottleDuration, 2 s); a client retry policy for UNAVAILABLE"))
 			r.seen = fmt.Sprintf("%d calls failed (in flight on %s), longest gap %s at %s; %d of %d streams cut", res.Counts().Failed(), victim,
 				gap.Round(time.Millisecond), at.Round(time.Millisecond), cuts(streams), len(streams))
 			table.record(t, note, r, "kill pod", shape)
@@ -77,7 +80,10 @@ func TestDisruptionPodLoss(t *testing.T) {
 	testenv.Test(t, s.feature().Feature())
 	table.section("Disruption: pod loss", fmt.Sprintf(
 		"%d Login calls before and %d after the event, %d in flight, at most %.0f/s, on %d connections; %d WatchEvents streams open through it. "+
-			"The event: SIGKILL one replica; the local platform leaves it in the endpoints for 1 s (cluster/local.KillNoticeDelay: a cluster's kubelet and endpoints take about that, "+
-			"a failing readiness probe longer), then starts a replacement and reloads nginx once it is SERVING.",
-		shape.Before, shape.After, shape.Concurrency, shape.Rate, poolConns, streamCount))
+			"The event: SIGKILL one replica; %s",
+		shape.Before, shape.After, shape.Concurrency, shape.Rate, poolConns, streamCount, byPlatform(
+			"the local platform leaves it in the endpoints for 1 s (cluster/local.KillNoticeDelay: a cluster's kubelet and endpoints take about that, "+
+				"a failing readiness probe longer), then starts a replacement and reloads nginx once it is SERVING.",
+			"on kind, through the node's container runtime (crictl stop --timeout 0: no SIGTERM first); the pod stays in the endpoints until the kubelet sees the exit, "+
+				"then the kubelet restarts the container in place and the event ends once the pod is a ready endpoint again.")))
 }

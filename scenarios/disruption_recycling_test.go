@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,34 +28,35 @@ type recyclingPath struct {
 	name     string
 	variants []string // applied on top of the defaults for this path
 	target   func(context.Context, *testing.T, topology) call.Target
-	// proxied paths read their limits from the rendered configuration; direct ones have none.
+	// proxied paths read their limits from the platform; direct ones have none. Where the
+	// proxy's request limit is below the run's calls per connection it must send GOAWAY;
+	// otherwise no connection may be dialled twice.
 	proxied bool
-	// recycles: the proxy's limit is below the run's calls per connection, so it must send
-	// GOAWAY; otherwise no connection may be dialled twice.
-	recycles bool
-	knob     string
+	// knob is what changes the limits, unless the platform names its proxy's own.
+	knob string
 }
 
 // TestDisruptionRecycling runs sustained Login load past the proxy's per-connection request
 // limit, with WatchEvents streams open on the same connections, and counts what clients see.
-//   - Through the gateway and the ingress at ingress-nginx's defaults, the proxy must send
-//     GOAWAY (the connections are dialled at least calls/keepalive_requests times); clients
-//     with grpc-go defaults may see UNAVAILABLE, the retry policy must see none.
-//   - With ingress-nginx/recycling-tuned, and direct to a pod, nothing is redialled and no
-//     call fails, whatever the client.
+//   - Where the proxy's request limit is below the calls per connection (the local platform
+//     renders ingress-nginx's defaults: 1000), it must send GOAWAY (the connections are
+//     dialled at least calls/limit times); clients with grpc-go defaults may see
+//     UNAVAILABLE, the retry policy must see none.
+//   - Where it has no such limit (Traefik's default), with ingress-nginx/recycling-tuned,
+//     and direct to a pod, nothing is redialled and no call fails, whatever the client.
 //   - In every run no open stream is cut: nginx lets a stream finish on a connection it sent
 //     GOAWAY on.
 func TestDisruptionRecycling(t *testing.T) {
 	paths := []recyclingPath{
 		{
-			name: "gateway → bar-svc", proxied: true, recycles: true,
+			name: "gateway → bar-svc", proxied: true,
 			target: func(_ context.Context, _ *testing.T, top topology) call.Target {
 				return lab.target(gateway, top.barHost)
 			},
 			knob: "keepalive_requests of the Gateway's nginx (NGINX Gateway Fabric: NginxProxy; ingress-nginx: keep-alive-requests), or a client retry policy",
 		},
 		{
-			name: "ingress → go-grpc-greeter-server", proxied: true, recycles: true,
+			name: "ingress → go-grpc-greeter-server", proxied: true,
 			target: func(_ context.Context, _ *testing.T, top topology) call.Target {
 				return lab.target(ingress, top.ingressHost)
 			},
@@ -88,9 +90,10 @@ func TestDisruptionRecycling(t *testing.T) {
 				d := disruptor(t)
 				top := readTopology(t)
 				target := path.target(ctx, t, top)
+				var defaults cluster.Recycling
 				if len(path.variants) > 0 {
-					defaults, err := d.Recycling(target.Address)
-					if err != nil {
+					var err error
+					if defaults, err = recyclingOf(ctx, t, d, target.Address); err != nil {
 						t.Fatal(err)
 					}
 					if err := lab.applyVariants(ctx, path.variants...); err != nil {
@@ -100,7 +103,7 @@ func TestDisruptionRecycling(t *testing.T) {
 						if err := lab.resetFrom(ctx, path.variants...); err != nil {
 							t.Errorf("put the default variants back: %v", err)
 						}
-						if back, err := d.Recycling(target.Address); err != nil || back != defaults {
+						if back, err := d.Recycling(ctx, target.Address); err != nil || back != defaults {
 							t.Errorf("after the variant, the limits are %+v (%v), want the defaults' %+v again", back, err, defaults)
 						}
 					}()
@@ -108,18 +111,26 @@ func TestDisruptionRecycling(t *testing.T) {
 				limit := cluster.Recycling{Source: "grpc-go server: no limit"}
 				if path.proxied {
 					var err error
-					if limit, err = d.Recycling(target.Address); err != nil {
+					if limit, err = recyclingOf(ctx, t, d, target.Address); err != nil {
 						t.Fatal(err)
 					}
+				}
+				knob := path.knob
+				if limit.Knob != "" {
+					knob = limit.Knob
+				}
+				if path.proxied {
+					settle(ctx, t, note, target, "")
 				}
 				note("limits: keepalive_requests %d, keepalive_time %s, keepalive_timeout %s (%s)", limit.Requests, limit.MaxAge, limit.Idle, limit.Source)
 				p := newPool(t, target, c)
 				res, streams := measure(ctx, t, recyclingShape, p, nil)
-				r := newRun(path.name, limitEvent(limit), c, p, res, streams, path.knob)
+				r := newRun(path.name, limitEvent(limit, path.proxied), c, p, res, streams, knob)
 				calls := res.Counts().Total()
 				perConn := calls / poolConns
+				recycles := limit.Requests > 0 && recyclingShape.Before/poolConns > limit.Requests
 				switch {
-				case path.recycles:
+				case recycles:
 					r.seen = fmt.Sprintf("GOAWAY after %d requests per connection: %d connections for %d calls", limit.Requests, r.dials, calls)
 					if r.transparent > 0 {
 						r.seen += fmt.Sprintf("; %d calls sent on a connection nginx had sent GOAWAY on were retried by grpc-go transparently", r.transparent)
@@ -127,12 +138,15 @@ func TestDisruptionRecycling(t *testing.T) {
 				default:
 					r.seen = fmt.Sprintf("no GOAWAY: %d calls per connection on %d connections", perConn, r.dials)
 				}
+				if len(path.variants) > 0 && limit == defaults {
+					r.seen += fmt.Sprintf("; %s changed no limit of this proxy", strings.Join(path.variants, ", "))
+				}
 				if f := res.Counts().Failed(); f > 0 {
 					r.seen += fmt.Sprintf("; %d calls raced the GOAWAY and failed", f)
 				}
 				table.record(t, note, r, "no event", recyclingShape)
-				if path.recycles {
-					if limit.Requests <= 0 || perConn <= limit.Requests {
+				if recycles {
+					if perConn <= limit.Requests {
 						t.Fatalf("the run proves nothing: %d calls per connection, limit %d", perConn, limit.Requests)
 					}
 					// Each connection carries at most keepalive_requests requests.
@@ -140,14 +154,14 @@ func TestDisruptionRecycling(t *testing.T) {
 						t.Errorf("%d connections dialled for %d calls; keepalive_requests %d needs at least %d: the proxy did not recycle", r.dials, calls, limit.Requests, want)
 					}
 				} else {
-					if path.proxied && perConn >= limit.Requests {
+					if limit.Requests > 0 && perConn >= limit.Requests {
 						t.Fatalf("the run proves nothing: %d calls per connection reach the limit %d", perConn, limit.Requests)
 					}
 					if r.dials != poolConns {
 						t.Errorf("%d connections dialled for %d: something recycled them", r.dials, poolConns)
 					}
 				}
-				if f := res.Counts().Failed(); f > 0 && (!path.recycles || c.retries()) {
+				if f := res.Counts().Failed(); f > 0 && (!recycles || c.retries()) {
 					t.Errorf("%d of %d calls failed (%s), want 0: %v", f, calls, res.Counts(), res.Messages())
 				}
 				if n := cuts(streams); n > 0 {
@@ -186,15 +200,30 @@ func TestDisruptionRecycling(t *testing.T) {
 	table.extra = ghzLine
 	table.section("Disruption: connection recycling", fmt.Sprintf(
 		"%d Login calls per run, %d in flight, on %d connections (%d per connection), with %d WatchEvents streams open on the same connections. "+
+			"Each path's limits are read from the platform (the event column: the rendered nginx.conf on local, the controller's API on kind). "+
 			"The local proxies start from ingress-nginx's defaults (keep-alive-requests 1000, keep-alive 75 s, nginx's keepalive_time 1h); "+
-			"keepalive_time is not reached in a run. A call fails when it races nginx's GOAWAY (\"the connection is draining\").",
+			"keepalive_time is not reached in a run. A call fails when it races a GOAWAY (nginx: \"the connection is draining\").",
 		recyclingShape.Before, recyclingShape.Concurrency, poolConns, recyclingShape.Before/poolConns, streamCount))
 }
 
 // limitEvent names the recycling event a path's limits cause.
-func limitEvent(l cluster.Recycling) string {
-	if l.Requests == 0 {
+func limitEvent(l cluster.Recycling, proxied bool) string {
+	switch {
+	case !proxied:
 		return "none (no proxy)"
+	case l.Requests == 0 && l.MaxAge == 0:
+		return fmt.Sprintf("none: no request limit, no maximum age (idle timeout %s)", l.Idle)
 	}
 	return fmt.Sprintf("keepalive_requests %d (keepalive_time %s)", l.Requests, l.MaxAge)
+}
+
+// recyclingOf reads the limits of the proxy behind address, and skips the case, saying why,
+// where the platform cannot read them.
+func recyclingOf(ctx context.Context, t *testing.T, d cluster.Disruptor, address string) (cluster.Recycling, error) {
+	t.Helper()
+	l, err := d.Recycling(ctx, address)
+	if errors.Is(err, errors.ErrUnsupported) {
+		skip(t, err.Error())
+	}
+	return l, err
 }

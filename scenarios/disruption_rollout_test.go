@@ -47,14 +47,16 @@ func TestDisruptionRollout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := newPool(t, lab.target(gateway, top.barHost), c)
+			target := lab.target(gateway, top.barHost)
+			settle(ctx, t, note, target, top.stable)
+			p := newPool(t, target, c)
 			res, streams := measure(ctx, t, shape, p, func(ctx context.Context) error {
 				return d.RolloutRestart(ctx, "default", top.stable)
 			})
 			r := newRun("gateway → bar-svc", "rolling update of "+top.stable, c, p, res, streams,
 				"GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them")
-			r.seen = fmt.Sprintf("%d unary calls failed; each nginx reload sent GOAWAY (%d connections for %d); %d of %d streams ended by the old replicas' drain (%s)",
-				res.Counts().Failed(), r.dials, r.conns, cuts(streams), len(streams), cutCodes(streams))
+			r.seen = fmt.Sprintf("%d unary calls failed; %d connections dialled for %d%s; %d of %d streams ended by the old replicas' drain (%s)",
+				res.Counts().Failed(), r.dials, r.conns, byPlatform(" (each nginx reload sends GOAWAY)", ""), cuts(streams), len(streams), cutCodes(streams))
 			table.record(t, note, r, "rolling update", shape)
 			if f := res.Counts().Failed(); f > 0 {
 				t.Errorf("%d of %d calls failed (%s), want 0: %v", f, res.Counts().Total(), failedByPhase(res), res.Messages())
@@ -87,8 +89,11 @@ func TestDisruptionRollout(t *testing.T) {
 	testenv.Test(t, s.feature().Feature())
 	table.section("Disruption: rolling update", fmt.Sprintf(
 		"%d Login calls before and %d after the event, %d in flight, at most %.0f/s, on %d connections; %d WatchEvents streams (an event every %s) open through it. "+
+			"%s",
+		shape.Before, shape.After, shape.Concurrency, shape.Rate, poolConns, streamCount, streamInterval, byPlatform(
 			"The emulator replaces one replica at a time: start, SERVING, into the endpoints (nginx reload), out of them (reload), SIGTERM, exit.",
-		shape.Before, shape.After, shape.Concurrency, shape.Rate, poolConns, streamCount, streamInterval))
+			"On kind: kubectl rollout restart's restartedAt annotation; the Deployment's default strategy replaces one pod at a time (maxSurge 1, maxUnavailable 0 for 2 replicas), "+
+				"and the kubelet sends SIGTERM while the endpoint is being removed (no preStop hook); the event ends once every old pod has exited.")))
 }
 
 // drainDirect holds drainStreams SayHelloStream calls open direct to one replica of bar-svc,
@@ -97,7 +102,7 @@ func TestDisruptionRollout(t *testing.T) {
 // more messages and close. It returns how many calls did not complete with every answer.
 func drainDirect(ctx context.Context, t *testing.T, c clientKind, event func(context.Context) error, top topology) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, shape.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, onPlatform(shape).Timeout)
 	defer cancel()
 	pods, err := lab.platform.Backends(ctx, "default", "bar-svc", top.barPort)
 	if err != nil {

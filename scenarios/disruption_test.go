@@ -25,6 +25,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/scenarios/load"
@@ -55,8 +56,24 @@ var disruptionClients = []clientKind{
 func (c clientKind) retries() bool { return len(c.opts) > 0 }
 
 // shape is the load of the event cases: 16 calls in flight over the pool's connections, at most 1000
-// calls a second, 300 calls before the event and 300 after it, 30 s at most in all.
+// calls a second, 300 calls before the event and 300 after it, 30 s at most in all (longer
+// where the platform converges more slowly: onPlatform).
 var shape = load.Config{Concurrency: 16, Rate: 1000, Before: 300, After: 300, MaxDuring: 20000, Timeout: 30 * time.Second}
+
+// byPlatform picks the words that describe an event on the platform that runs.
+func byPlatform(local, kind string) string {
+	if lab.platform.Name() == platforms.Kind {
+		return kind
+	}
+	return local
+}
+
+// onPlatform stretches a load's deadline to the platform's bound for convergence: on a
+// cluster a rollout takes seconds a pod (scheduling, container start, readiness probes).
+func onPlatform(cfg load.Config) load.Config {
+	cfg.Timeout = max(cfg.Timeout, lab.timeouts.Max)
+	return cfg
+}
 
 const (
 	// poolConns is how many client connections carry the load (ghz's --connections, as in
@@ -128,6 +145,36 @@ func readTopology(t *testing.T) topology {
 		t.Fatalf("the default manifests lack what the disruption suite needs: %+v", top)
 	}
 	return top
+}
+
+// settleCalls is how many Login calls one check of settle makes.
+const settleCalls = 20
+
+// settle waits until target serves the state a case starts from: settleCalls Login calls in a
+// row all OK, and answered by pods of deployment unless it is "", Consecutive checks in a
+// row. The local platform's Apply returns with nginx serving the new configuration, so this
+// passes at once there; on a cluster Apply returns before the controller has programmed its
+// data plane (disruption/reload measures by how much), and a case must not measure the last
+// case's state. It dials a connection of its own, so the pool's counts start clean.
+func settle(ctx context.Context, t *testing.T, note func(string, ...any), target call.Target, deployment string) {
+	t.Helper()
+	conn := lab.dial(t, target)
+	start := time.Now()
+	lab.eventually(ctx, t, note, func(ctx context.Context) error {
+		for i := range settleCalls {
+			r := call.Unary(ctx, conn, login, admin...)
+			if r.Code != codes.OK {
+				return fmt.Errorf("before the event: call %d of %d: %v %s", i+1, settleCalls, r.Code, r.Message)
+			}
+			if deployment != "" && !strings.HasPrefix(r.ServedBy, deployment+"-") {
+				return fmt.Errorf("before the event: call %d of %d answered by %s, want a pod of %s", i+1, settleCalls, r.ServedBy, deployment)
+			}
+		}
+		return nil
+	})
+	if d := time.Since(start); d > time.Second {
+		note("settled after %s", d.Round(time.Millisecond))
+	}
 }
 
 // pool is poolConns client connections that count every connection they dial (a proxy's
@@ -207,7 +254,7 @@ type streams struct {
 
 func openStreams(ctx context.Context, t *testing.T, p *pool) *streams {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, admin...), shape.Timeout)
+	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, admin...), onPlatform(shape).Timeout)
 	s := &streams{cancel: cancel, results: make([]streamResult, streamCount)}
 	t.Cleanup(cancel)
 	for i := range streamCount {
@@ -311,7 +358,7 @@ func newRun(path, event string, c clientKind, p *pool, res *load.Result, streams
 func measure(ctx context.Context, t *testing.T, cfg load.Config, p *pool, event load.Event) (*load.Result, []streamResult) {
 	t.Helper()
 	s := openStreams(ctx, t, p)
-	res, err := load.Run(ctx, cfg, p.login, event)
+	res, err := load.Run(ctx, onPlatform(cfg), p.login, event)
 	results := s.stop()
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +411,7 @@ func (d *disruptionTable) record(t *testing.T, note func(string, ...any), r *run
 		t.Fatalf("%s: %v", what, r.res.EventErr)
 	}
 	if r.res.TimedOut {
-		t.Fatalf("the load did not finish within %s", cfg.Timeout)
+		t.Fatalf("the load did not finish within %s", onPlatform(cfg).Timeout)
 	}
 }
 

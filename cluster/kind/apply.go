@@ -287,6 +287,30 @@ func (a *Applier) Delete(ctx context.Context, items []Item) error {
 	return nil
 }
 
+// WaitGone waits until every item is gone from the API server, each within timeout: a
+// Namespace stays Terminating until its contents are deleted, and applying into it fails
+// until then.
+func (a *Applier) WaitGone(ctx context.Context, items []Item, timeout time.Duration) error {
+	for _, it := range items {
+		ri, err := a.resource(it)
+		if err != nil {
+			if meta.IsNoMatchError(errors.Unwrap(err)) {
+				continue
+			}
+			return err
+		}
+		var last error
+		err = wait.PollUntilContextTimeout(ctx, a.Poll, timeout, true, func(ctx context.Context) (bool, error) {
+			_, last = ri.Get(ctx, it.Object.GetName(), metav1.GetOptions{})
+			return isNotFound(last), nil
+		})
+		if err != nil {
+			return fmt.Errorf("wait for %s to be deleted: %w (last: %v)", it, err, last)
+		}
+	}
+	return nil
+}
+
 // Readiness lists what Platform.Apply waits for after applying: Deployments Available and
 // Gateways Programmed.
 func Readiness(items []Item) []addon.Wait {

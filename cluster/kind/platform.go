@@ -448,7 +448,7 @@ func (p *Platform) served(objs []manifests.Object) []manifests.Object {
 	return out
 }
 
-// Delete removes the objects; missing ones are not an error.
+// Delete removes the objects and returns once they are gone; missing ones are not an error.
 func (p *Platform) Delete(ctx context.Context, objs []manifests.Object) error {
 	if p.applier == nil {
 		return errors.New("kind platform: delete before up")
@@ -457,7 +457,10 @@ func (p *Platform) Delete(ctx context.Context, objs []manifests.Object) error {
 	if err != nil {
 		return fmt.Errorf("kind platform: %w", err)
 	}
-	return p.applier.Delete(ctx, items)
+	if err := p.applier.Delete(ctx, items); err != nil {
+		return err
+	}
+	return p.applier.WaitGone(ctx, items, p.timeout)
 }
 
 // Endpoints are the host ports kind maps from the node (see Config).
@@ -490,16 +493,9 @@ func (p *Platform) Versions() map[string]string {
 	return v
 }
 
-// Limits: one controller runs per cluster, so the entry point it does not serve is skipped;
-// and the disruption suite's events (rollout, pod kill, reload under load) are not built here.
-func (p *Platform) Limits() []cluster.Limit {
-	// A controller serves either the Gateway or the Ingress; the scenarios skip, with the
-	// reason, every case whose entry point Endpoints leaves empty.
-	return []cluster.Limit{{
-		Scenario: "disruption",
-		Reason:   "disruption events are implemented on the local platform only so far (the kind platform has no cluster.Disruptor)",
-	}}
-}
+// Limits: none. One controller runs per cluster, and the scenarios skip, with the reason,
+// every case whose entry point Endpoints leaves empty.
+func (p *Platform) Limits() []cluster.Limit { return nil }
 
 // Down exports the cluster's logs to the artifacts dir, then deletes the cluster unless
 // it is kept.

@@ -58,11 +58,11 @@ func (f *forwarder) backends(ctx context.Context, namespace, service string, por
 			if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
 				continue
 			}
-			if f.routed && len(ep.Addresses) > 0 {
-				addrs = append(addrs, net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target))))
-				continue
+			ip := ""
+			if len(ep.Addresses) > 0 {
+				ip = ep.Addresses[0]
 			}
-			addr, err := f.forward(ctx, namespace, ep.TargetRef.Name, target)
+			addr, err := f.pod(ctx, namespace, ep.TargetRef.Name, ip, target)
 			if err != nil {
 				return nil, err
 			}
@@ -73,6 +73,15 @@ func (f *forwarder) backends(ctx context.Context, namespace, service string, por
 		return nil, fmt.Errorf("backends of service %s/%s port %d: no ready pod", namespace, service, port)
 	}
 	return addrs, nil
+}
+
+// pod is where this machine reaches the pod's port: its own IP where the host routes pod
+// IPs, else a port-forward that lasts until ctx is done.
+func (f *forwarder) pod(ctx context.Context, namespace, pod, ip string, port int32) (string, error) {
+	if f.routed && ip != "" {
+		return net.JoinHostPort(ip, strconv.Itoa(int(port))), nil
+	}
+	return f.forward(ctx, namespace, pod, port)
 }
 
 // targetPort is the container port an EndpointSlice lists for the Service port.

@@ -154,7 +154,7 @@ func (p *Platform) KillPod(ctx context.Context, namespace, deployment string) (s
 }
 
 // Recycling reads the recycling directives of the nginx server blocks that listen on address.
-func (p *Platform) Recycling(address string) (cluster.Recycling, error) {
+func (p *Platform) Recycling(_ context.Context, address string) (cluster.Recycling, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	conf := filepath.Join(p.dir, "nginx.conf")

@@ -109,6 +109,22 @@ type Addon struct {
 	// Conformance is how the upstream Gateway API conformance suite runs against the
 	// controller; nil where grpclab does not know how to reach its Gateways from the host.
 	Conformance *Conformance
+	// EntryPoints is where the controller's connection-recycling limits are read; nil where
+	// grpclab does not read them (the disruption suite then says so).
+	EntryPoints *EntryPointAPI
+}
+
+// EntryPointAPI is an admin API that serves each entry point's effective static
+// configuration, defaults included, as Traefik's GET /api/entrypoints/{name} does.
+type EntryPointAPI struct {
+	// Namespace and Selector (a label selector) find the controller's pods; Port names the
+	// API's container port.
+	Namespace, Selector, Port string
+	// Gateway, Ingress and IngressHTTP name the controller's entry points behind the
+	// platform's entry points of those names (cluster.Endpoints).
+	Gateway, Ingress, IngressHTTP string
+	// Knob is the flag that sets the limits of an entry point, with %s for its name.
+	Knob string
 }
 
 // Conformance describes a Gateway API controller to the upstream conformance suite, which

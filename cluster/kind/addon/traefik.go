@@ -35,4 +35,10 @@ var Traefik = Addon{
 		Contact:      []string{"@traefik/maintainers"},
 		PodAddress:   true,
 	},
+	// traefik.yaml serves the API (api.insecure) on the traefik entry point (container port traefik).
+	EntryPoints: &EntryPointAPI{
+		Namespace: "traefik", Selector: "app.kubernetes.io/name=traefik", Port: "traefik",
+		Gateway: "gateway", Ingress: "websecure", IngressHTTP: "web",
+		Knob: "--entryPoints.%s.transport.keepAliveMaxRequests and .keepAliveMaxTime (Traefik's defaults: 0, no limit), or a client retry policy",
+	},
 }
