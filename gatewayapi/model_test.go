@@ -23,7 +23,7 @@ func objects() Objects {
 		{Name: "same", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
 		{Name: "sel", Port: 8080, Protocol: gatewayv1.HTTPProtocolType, AllowedRoutes: sel},
 		{Name: "tls", Port: 443, Protocol: gatewayv1.HTTPSProtocolType, Hostname: ptr(gatewayv1.Hostname("*.example.com")),
-			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert"}}},
+			TLS:           &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert"}}},
 			AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}}},
 	}}}
 	svc := func(ns string) *corev1.Service {
@@ -134,22 +134,15 @@ func TestCandidatesPrecedence(t *testing.T) {
 		r.Spec.Rules[0].Matches = ms
 		return r
 	}
-	svc := func(s, m string) gatewayv1.GRPCRouteMatch {
-		mm := &gatewayv1.GRPCMethodMatch{}
-		if s != "" {
-			mm.Service = ptr(s)
-		}
-		if m != "" {
-			mm.Method = ptr(m)
-		}
-		return gatewayv1.GRPCRouteMatch{Method: mm}
+	svc := func(mm gatewayv1.GRPCMethodMatch) gatewayv1.GRPCRouteMatch {
+		return gatewayv1.GRPCRouteMatch{Method: &mm}
 	}
 	hdr := gatewayv1.GRPCRouteMatch{Headers: []gatewayv1.GRPCHeaderMatch{{Name: "a", Value: "1"}, {Name: "A", Value: "2"}, {Name: "b", Value: "3"}}}
 	in.GRPCRoutes = []*gatewayv1.GRPCRoute{
-		mk("wild", t0, "*.example.com", svc("a.Service", "")),
+		mk("wild", t0, "*.example.com", svc(gatewayv1.GRPCMethodMatch{Service: ptr("a.Service")})),
 		mk("young", t0.Add(time.Hour), "x.example.com"),
 		mk("old", t0, "x.example.com", hdr),
-		mk("exact", t0, "x.example.com", svc("a.S", "M"), svc("a.S", "")),
+		mk("exact", t0, "x.example.com", svc(gatewayv1.GRPCMethodMatch{Service: ptr("a.S"), Method: ptr("M")}), svc(gatewayv1.GRPCMethodMatch{Service: ptr("a.S")})),
 	}
 	m := Build(in)
 	var got []string
