@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +28,13 @@ const referencesDir = "testdata/references"
 // listening at addrs["namespace/deployment"], as far as render needs one.
 func renderPlatform(t *testing.T, objs []manifests.Object, addrs map[string]string) *Platform {
 	t.Helper()
-	dir := t.TempDir()
-	// t.TempDir's parent is 0700; nginx workers run as nobody when we are root.
-	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+	// nginx workers run as nobody when we are root: they must reach the state directory.
+	parent := t.TempDir()
+	dir := parent + "/state"
+	if err := os.Chmod(parent, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := freePorts(1)
@@ -138,17 +141,17 @@ func serveReferences(t *testing.T, objs []manifests.Object) {
 	}
 	addrs := map[string]string{}
 	for _, k := range []string{"grpc-backends/backend", "grpc-apps/app"} {
-		srv, err := serve.New(serve.Config{Name: strings.ReplaceAll(k, "/", "-") + "-0"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { _ = srv.GRPC.Serve(lis) }()
-		t.Cleanup(srv.GRPC.Stop)
 		addrs[k] = lis.Addr().String()
+		srv, err := serve.New(serve.Config{Name: strings.ReplaceAll(k, "/", "-") + "-0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.GRPC.Stop)
+		go func() { _ = srv.GRPC.Serve(lis) }()
 	}
 	p := renderPlatform(t, objs, addrs)
 	cfg, err := p.render()
