@@ -26,8 +26,11 @@ import (
 
 // Validate checks the objects offline, the way the cluster and the controllers would:
 // Gateway API objects against their CRD schemas and CEL rules, the core kinds the platforms
-// read against the rules they rely on, and every reference between objects. Each error names the
-// object's Source, kind, namespace/name and field path; all errors are joined.
+// read against the rules they rely on, and every reference between objects. The Gateway API
+// references (parents, listeners, hostnames, backends, ReferenceGrants, namespace selectors) are
+// the gatewayapi model's issues, with the spec's reasons, so the local renderer, which serves the
+// same model, cannot disagree. Each error names the object's Source, kind, namespace/name and
+// field path; all errors are joined.
 func Validate(objs []Object) error {
 	var errs []error
 	report := func(o Object, fes field.ErrorList) {
