@@ -154,3 +154,64 @@ func TestCandidatesPrecedence(t *testing.T) {
 		t.Errorf("candidates %s, want %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestListenerConditions: certificateRefs across namespaces need a ReferenceGrant from the
+// Gateway; route kinds a protocol cannot carry and invalid hostnames are refused.
+func TestListenerConditions(t *testing.T) {
+	secretGrant := &gatewayv1.ReferenceGrant{ObjectMeta: metav1.ObjectMeta{Namespace: "certs", Name: "g"}, Spec: gatewayv1.ReferenceGrantSpec{
+		From: []gatewayv1.ReferenceGrantFrom{{Group: Group, Kind: "Gateway", Namespace: "infra"}},
+		To:   []gatewayv1.ReferenceGrantTo{{Kind: "Secret"}},
+	}}
+	cases := []struct {
+		name     string
+		edit     func(l *gatewayv1.Listener)
+		grants   []*gatewayv1.ReferenceGrant
+		accepted string
+		resolved string
+		issue    string
+	}{
+		{"as given", func(*gatewayv1.Listener) {}, nil, "Accepted", "ResolvedRefs", ""},
+		{"certificate in another namespace without a grant", func(l *gatewayv1.Listener) {
+			l.TLS.CertificateRefs[0].Namespace = ptr(gatewayv1.Namespace("certs"))
+		}, nil, "Accepted", "RefNotPermitted", "spec.listeners[2].tls.certificateRefs[0].namespace RefNotPermitted"},
+		{"certificate in another namespace with a grant", func(l *gatewayv1.Listener) {
+			l.TLS.CertificateRefs[0].Namespace = ptr(gatewayv1.Namespace("certs"))
+		}, []*gatewayv1.ReferenceGrant{secretGrant}, "Accepted", "ResolvedRefs", ""},
+		{"certificate of another kind", func(l *gatewayv1.Listener) {
+			l.TLS.CertificateRefs[0].Kind = ptr(gatewayv1.Kind("ConfigMap"))
+		}, nil, "Accepted", "InvalidCertificateRef", "spec.listeners[2].tls.certificateRefs[0].kind InvalidCertificateRef"},
+		{"HTTPS without certificates", func(l *gatewayv1.Listener) { l.TLS = nil },
+			nil, "Accepted", "InvalidCertificateRef", "spec.listeners[2].tls.certificateRefs InvalidCertificateRef"},
+		{"a route kind HTTPS cannot carry", func(l *gatewayv1.Listener) {
+			l.AllowedRoutes.Kinds = []gatewayv1.RouteGroupKind{{Kind: "TCPRoute"}}
+		}, nil, "Accepted", "InvalidRouteKinds", "spec.listeners[2].allowedRoutes.kinds[0] InvalidRouteKinds"},
+		{"invalid hostname", func(l *gatewayv1.Listener) { l.Hostname = ptr(gatewayv1.Hostname("a_b.example.com")) },
+			nil, "UnsupportedValue", "ResolvedRefs", "spec.listeners[2].hostname UnsupportedValue"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := objects()
+			tc.edit(&in.Gateways[0].Spec.Listeners[2])
+			in.ReferenceGrants = tc.grants
+			in.GRPCRoutes = []*gatewayv1.GRPCRoute{route("apps", "r", []string{"a.example.com"}, "tls", "")}
+			m := Build(in)
+			l := m.Listeners[2]
+			if l.Conditions[0].Reason != tc.accepted || l.Conditions[1].Reason != tc.resolved {
+				t.Errorf("conditions %+v, want Accepted %s, ResolvedRefs %s", l.Conditions, tc.accepted, tc.resolved)
+			}
+			var issues []string
+			for _, is := range m.Issues {
+				if is.Kind == "Gateway" {
+					issues = append(issues, is.Field+" "+is.Reason)
+				}
+			}
+			if strings.Join(issues, "\n") != tc.issue {
+				t.Errorf("issues:\n%s\nwant %q", strings.Join(issues, "\n"), tc.issue)
+			}
+			// A listener that is not accepted takes no routes; an unresolved reference does not stop them.
+			if attached := len(l.Routes) == 1; attached != (tc.accepted == "Accepted" && tc.resolved != "InvalidRouteKinds") {
+				t.Errorf("route attached: %v", attached)
+			}
+		})
+	}
+}
