@@ -11,6 +11,7 @@ package gatewayapi
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -310,7 +311,7 @@ func (b *builder) listeners(gw *gatewayv1.Gateway) {
 				if k.Group != nil {
 					g = string(*k.Group)
 				}
-				if g != Group || !contains(supported, string(k.Kind)) {
+				if g != Group || !slices.Contains(supported, string(k.Kind)) {
 					fail(&resolved, fmt.Sprintf(".allowedRoutes.kinds[%d]", ki), gatewayv1.ListenerReasonInvalidRouteKinds,
 						"listener %q (%s) cannot carry %s/%s", spec.Name, spec.Protocol, g, k.Kind)
 					continue
@@ -355,15 +356,6 @@ func deref[T ~string](p *T) string {
 		return ""
 	}
 	return string(*p)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ruleSpec is what the builder needs of one rule of either kind.
@@ -506,7 +498,7 @@ func (b *builder) allows(l *Listener, kind, namespace string) string {
 	if !l.accepts {
 		return "the listener is not accepted"
 	}
-	if !contains(l.kinds, kind) {
+	if !slices.Contains(l.kinds, kind) {
 		return fmt.Sprintf("%s listeners with these allowedRoutes.kinds do not carry %s", l.Spec.Protocol, kind)
 	}
 	ar := l.Spec.AllowedRoutes
