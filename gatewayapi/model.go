@@ -111,6 +111,11 @@ type Listener struct {
 	kinds   []string // route kinds allowed
 }
 
+// Accepted reports whether the listener takes routes (its Accepted condition).
+func (l *Listener) Accepted() bool {
+	return l.accepts
+}
+
 // CertificateRef is one TLS certificateRef of a listener.
 type CertificateRef struct {
 	Field           string // "spec.listeners[0].tls.certificateRefs[1]"

@@ -77,7 +77,7 @@ func (r *renderer) collectListeners() error {
 			return fmt.Errorf("gateway %s/%s %s (listener %q): no listen address in GatewayListen",
 				gw.Namespace, gw.Name, field, l.Name)
 		}
-		if !ml.Conditions[0].Status {
+		if !ml.Accepted() {
 			continue // not accepted; the model said why
 		}
 		if err := checkAddr(addr); err != nil {
