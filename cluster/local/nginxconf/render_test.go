@@ -369,6 +369,18 @@ func TestRenderOddInputNoPanic(t *testing.T) {
 			in.Namespaces = []*corev1.Namespace{nil}
 			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("other", "r", t0, nil, []gatewayv1.ParentReference{parent("default", "gw", "")}, rule(nil, backend("default", "svc", 50051, nil)))}
 		},
+		"backendRef without port, parentRef by a port no listener has, kinds without group": func(in *Input) {
+			b := backend("", "svc", 50051, nil)
+			b.Port = nil
+			p := parent("", "gw", "")
+			p.Port = ptr(gatewayv1.PortNumber(9))
+			in.Gateways[0].Spec.Listeners[1].AllowedRoutes = &gatewayv1.AllowedRoutes{Kinds: []gatewayv1.RouteGroupKind{{Kind: "GRPCRoute"}, {}}}
+			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{p, parent("", "gw", "http")}, rule(nil, b))}
+		},
+		"grant with empty from and to": func(in *Input) {
+			in.ReferenceGrants = []*gatewayv1.ReferenceGrant{{ObjectMeta: metav1.ObjectMeta{Namespace: "other"}}}
+			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, backend("other", "svc", 50051, nil)))}
+		},
 		"nil Gateway": func(in *Input) { in.Gateways = append(in.Gateways, nil) },
 		"nil Ingress": func(in *Input) { in.Ingresses = []*networkingv1.Ingress{nil} },
 		"nil Service": func(in *Input) { in.Services = append(in.Services, nil) },
