@@ -4,10 +4,11 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // SetGatewayClass fills gatewayClassName of every Gateway: the manifests carry a placeholder and
@@ -38,9 +39,13 @@ type TLSSecret struct {
 }
 
 // TLSSecrets lists the Secrets referenced by Gateway listener certificateRefs and Ingress tls
-// entries, sorted by namespace and name. References Validate rejects (other kinds, no hosts) are
-// left out; Validate reports them.
+// entries, sorted by namespace and name. References Validate rejects (other kinds, no
+// ReferenceGrant, no hosts) are left out; Validate reports them.
 func TLSSecrets(objs []Object) []TLSSecret {
+	return tlsSecrets(objs, buildModel(objs))
+}
+
+func tlsSecrets(objs []Object, model *gatewayapi.Model) []TLSSecret {
 	hosts := map[[2]string]map[string]bool{}
 	add := func(ns, name string, hs ...string) {
 		k := [2]string{ns, name}
@@ -53,31 +58,20 @@ func TLSSecrets(objs []Object) []TLSSecret {
 			}
 		}
 	}
-	routes := routeHosts(objs)
-	nsIdx := &index{namespaces: map[string]*corev1.Namespace{}}
-	for _, ns := range Of[*corev1.Namespace](objs) {
-		nsIdx.namespaces[ns.Name] = ns
-	}
-	for _, gw := range Of[*gatewayv1.Gateway](objs) {
-		for _, l := range gw.Spec.Listeners {
-			if l.TLS == nil {
-				continue
+	for _, l := range model.Listeners {
+		if l.Spec.TLS == nil {
+			continue
+		}
+		hs := []string{l.Hostname}
+		if l.Hostname == gatewayapi.AnyHost {
+			hs = nil
+			for _, a := range l.Routes {
+				hs = append(hs, a.Route.Hostnames...)
 			}
-			var hs []string
-			if l.Hostname != nil {
-				hs = []string{string(*l.Hostname)}
-			} else {
-				for _, r := range routes {
-					if r.attachesTo(nsIdx, gw, l) {
-						hs = append(hs, r.hostnames...)
-					}
-				}
-			}
-			for _, ref := range l.TLS.CertificateRefs {
-				if deref(ref.Group, "") != "" || deref(ref.Kind, "Secret") != "Secret" {
-					continue
-				}
-				add(string(deref(ref.Namespace, gatewayv1.Namespace(gw.Namespace))), string(ref.Name), hs...)
+		}
+		for _, c := range l.Certificates {
+			if c.Resolved {
+				add(c.Namespace, c.Name, hs...)
 			}
 		}
 	}
@@ -107,50 +101,4 @@ func TLSSecrets(objs []Object) []TLSSecret {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out
-}
-
-// route is what certificate hosts need from an HTTPRoute or GRPCRoute.
-type route struct {
-	namespace, kind string
-	parents         []gatewayv1.ParentReference
-	hostnames       []string
-}
-
-func routeHosts(objs []Object) []route {
-	var out []route
-	conv := func(hs []gatewayv1.Hostname) []string {
-		s := make([]string, len(hs))
-		for i, h := range hs {
-			s[i] = string(h)
-		}
-		return s
-	}
-	for _, r := range Of[*gatewayv1.GRPCRoute](objs) {
-		out = append(out, route{r.Namespace, "GRPCRoute", r.Spec.ParentRefs, conv(r.Spec.Hostnames)})
-	}
-	for _, r := range Of[*gatewayv1.HTTPRoute](objs) {
-		out = append(out, route{r.Namespace, "HTTPRoute", r.Spec.ParentRefs, conv(r.Spec.Hostnames)})
-	}
-	return out
-}
-
-func (r route) attachesTo(idx *index, gw *gatewayv1.Gateway, l gatewayv1.Listener) bool {
-	for _, ref := range r.parents {
-		if deref(ref.Group, gatewayv1.GroupName) != gatewayv1.GroupName || deref(ref.Kind, "Gateway") != "Gateway" {
-			continue
-		}
-		if string(deref(ref.Namespace, gatewayv1.Namespace(r.namespace))) != gw.Namespace || string(ref.Name) != gw.Name {
-			continue
-		}
-		if ref.SectionName != nil && *ref.SectionName != l.Name {
-			continue
-		}
-		if ref.Port != nil && *ref.Port != l.Port {
-			continue
-		}
-		if idx.listenerAdmits(gw, l, r.namespace, r.kind) {
-			return true
-		}
-	}
-	return false
 }

@@ -20,13 +20,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // Validate checks the objects offline, the way the cluster and the controllers would:
 // Gateway API objects against their CRD schemas and CEL rules, the core kinds the platforms
-// read against the rules they rely on, and every reference between objects. Each error names the
-// object's Source, kind, namespace/name and field path; all errors are joined.
+// read against the rules they rely on, and every reference between objects. The Gateway API
+// references (parents, listeners, hostnames, backends, ReferenceGrants, namespace selectors) are
+// the gatewayapi model's issues, with the spec's reasons, so the local renderer, which serves the
+// same model, cannot disagree. Each error names the object's Source, kind, namespace/name and
+// field path; all errors are joined.
 func Validate(objs []Object) error {
 	var errs []error
 	report := func(o Object, fes field.ErrorList) {
@@ -341,75 +345,59 @@ func validateIngress(ing *networkingv1.Ingress) field.ErrorList {
 	return fes
 }
 
-// index holds what the reference checks look up.
+// index holds what the reference checks look up. The Gateway API references (parents,
+// listeners, backends, grants, certificates) are the model's: its issues, by object.
 type index struct {
-	gateways    map[string]*gatewayv1.Gateway
 	services    map[string]*corev1.Service
-	secrets     map[string]bool
-	namespaces  map[string]*corev1.Namespace
 	deployments []*appsv1.Deployment
-	grants      []*gatewayv1.ReferenceGrant
 	tlsSecrets  map[string]bool
+	model       *gatewayapi.Model
+	issues      map[client.Object][]gatewayapi.Issue
 }
 
 func nsName(ns, name string) string { return ns + "/" + name }
 
 func newIndex(objs []Object) *index {
 	idx := &index{
-		gateways:   map[string]*gatewayv1.Gateway{},
 		services:   map[string]*corev1.Service{},
-		secrets:    map[string]bool{},
-		namespaces: map[string]*corev1.Namespace{},
 		tlsSecrets: map[string]bool{},
+		model:      buildModel(objs),
+		issues:     map[client.Object][]gatewayapi.Issue{},
 	}
 	for _, o := range objs {
 		switch v := o.Object.(type) {
-		case *gatewayv1.Gateway:
-			idx.gateways[nsName(v.Namespace, v.Name)] = v
 		case *corev1.Service:
 			idx.services[nsName(v.Namespace, v.Name)] = v
-		case *corev1.Secret:
-			idx.secrets[nsName(v.Namespace, v.Name)] = true
-		case *corev1.Namespace:
-			idx.namespaces[v.Name] = v
 		case *appsv1.Deployment:
 			idx.deployments = append(idx.deployments, v)
-		case *gatewayv1.ReferenceGrant:
-			idx.grants = append(idx.grants, v)
-		case *gatewayv1beta1.ReferenceGrant:
-			idx.grants = append(idx.grants, (*gatewayv1.ReferenceGrant)(v))
 		}
 	}
-	for _, s := range TLSSecrets(objs) {
+	for _, is := range idx.model.Issues {
+		idx.issues[is.Object] = append(idx.issues[is.Object], is)
+	}
+	for _, s := range tlsSecrets(objs, idx.model) {
 		idx.tlsSecrets[nsName(s.Namespace, s.Name)] = true
 	}
 	return idx
 }
 
+// buildModel resolves the Gateway API objects once.
+func buildModel(objs []Object) *gatewayapi.Model {
+	cos := make([]client.Object, 0, len(objs))
+	for _, o := range objs {
+		if o.Object != nil {
+			cos = append(cos, o.Object)
+		}
+	}
+	return gatewayapi.Build(gatewayapi.Collect(cos))
+}
+
 func (idx *index) validateRefs(o client.Object) field.ErrorList {
 	switch o := o.(type) {
-	case *gatewayv1.GRPCRoute:
-		var fes field.ErrorList
-		p := field.NewPath("spec")
-		fes = append(fes, idx.checkParents(p.Child("parentRefs"), o.Namespace, "GRPCRoute", o.Spec.ParentRefs)...)
-		for i, r := range o.Spec.Rules {
-			for j, b := range r.BackendRefs {
-				fes = append(fes, idx.checkBackend(p.Child("rules").Index(i).Child("backendRefs").Index(j), o.Namespace, "GRPCRoute", b.BackendObjectReference)...)
-			}
-		}
-		return fes
-	case *gatewayv1.HTTPRoute:
-		var fes field.ErrorList
-		p := field.NewPath("spec")
-		fes = append(fes, idx.checkParents(p.Child("parentRefs"), o.Namespace, "HTTPRoute", o.Spec.ParentRefs)...)
-		for i, r := range o.Spec.Rules {
-			for j, b := range r.BackendRefs {
-				fes = append(fes, idx.checkBackend(p.Child("rules").Index(i).Child("backendRefs").Index(j), o.Namespace, "HTTPRoute", b.BackendObjectReference)...)
-			}
-		}
-		return fes
+	case *gatewayv1.GRPCRoute, *gatewayv1.HTTPRoute:
+		return idx.modelIssues(o)
 	case *gatewayv1.Gateway:
-		return idx.checkGateway(o)
+		return append(idx.modelIssues(o), idx.checkCertificateHosts(o)...)
 	case *networkingv1.Ingress:
 		return idx.checkIngress(o)
 	case *corev1.Service:
@@ -423,118 +411,30 @@ func (idx *index) validateRefs(o client.Object) field.ErrorList {
 	return nil
 }
 
-func (idx *index) checkParents(p *field.Path, routeNS, routeKind string, refs []gatewayv1.ParentReference) field.ErrorList {
+// issueTypes words the model's reasons as field errors.
+var issueTypes = map[string]field.ErrorType{
+	string(gatewayv1.RouteReasonBackendNotFound):          field.ErrorTypeNotFound,
+	string(gatewayv1.RouteReasonNoMatchingParent):         field.ErrorTypeNotFound,
+	string(gatewayv1.RouteReasonRefNotPermitted):          field.ErrorTypeForbidden,
+	string(gatewayv1.RouteReasonNotAllowedByListeners):    field.ErrorTypeForbidden,
+	string(gatewayv1.RouteReasonInvalidKind):              field.ErrorTypeNotSupported,
+	string(gatewayv1.ListenerReasonInvalidCertificateRef): field.ErrorTypeNotSupported,
+	string(gatewayv1.ListenerReasonInvalidRouteKinds):     field.ErrorTypeNotSupported,
+}
+
+// modelIssues reports the model's issues of one object, each with its field and the spec's
+// reason.
+func (idx *index) modelIssues(o client.Object) field.ErrorList {
 	var fes field.ErrorList
-	for i, ref := range refs {
-		rp := p.Index(i)
-		if g := deref(ref.Group, gatewayv1.GroupName); g != gatewayv1.GroupName {
-			fes = append(fes, field.NotSupported(rp.Child("group"), g, []string{gatewayv1.GroupName}))
-			continue
-		}
-		if k := deref(ref.Kind, "Gateway"); k != "Gateway" {
-			fes = append(fes, field.NotSupported(rp.Child("kind"), k, []string{"Gateway"}))
-			continue
-		}
-		ns := deref(ref.Namespace, gatewayv1.Namespace(routeNS))
-		gw, ok := idx.gateways[nsName(string(ns), string(ref.Name))]
+	for _, is := range idx.issues[o] {
+		t, ok := issueTypes[is.Reason]
 		if !ok {
-			fes = append(fes, field.NotFound(rp.Child("name"), fmt.Sprintf("Gateway %s/%s", ns, ref.Name)))
-			continue
+			t = field.ErrorTypeInvalid
 		}
-		attached := false
-		for _, l := range gw.Spec.Listeners {
-			if ref.SectionName != nil && l.Name != *ref.SectionName {
-				continue
-			}
-			if ref.Port != nil && l.Port != *ref.Port {
-				continue
-			}
-			if idx.listenerAdmits(gw, l, routeNS, routeKind) {
-				attached = true
-			}
-		}
-		switch {
-		case ref.SectionName != nil && !slices.ContainsFunc(gw.Spec.Listeners, func(l gatewayv1.Listener) bool { return l.Name == *ref.SectionName }):
-			fes = append(fes, field.NotFound(rp.Child("sectionName"), fmt.Sprintf("listener %s of Gateway %s/%s", *ref.SectionName, ns, ref.Name)))
-		case !attached:
-			fes = append(fes, field.Invalid(rp, fmt.Sprintf("Gateway %s/%s", ns, ref.Name),
-				fmt.Sprintf("no listener of that Gateway admits a %s from namespace %q (check sectionName, port, allowedRoutes)", routeKind, routeNS)))
-		}
+		fes = append(fes, &field.Error{Type: t, Field: is.Field, BadValue: field.OmitValueType{},
+			Detail: fmt.Sprintf("%s (%s)", is.Message, is.Reason)})
 	}
 	return fes
-}
-
-// listenerAdmits applies allowedRoutes: namespaces (Same by default) and kinds (by default the kinds
-// the listener's protocol carries).
-func (idx *index) listenerAdmits(gw *gatewayv1.Gateway, l gatewayv1.Listener, routeNS, routeKind string) bool {
-	from := gatewayv1.NamespacesFromSame
-	var selector *metav1.LabelSelector
-	var kinds []gatewayv1.RouteGroupKind
-	if l.AllowedRoutes != nil {
-		if l.AllowedRoutes.Namespaces != nil {
-			from = deref(l.AllowedRoutes.Namespaces.From, gatewayv1.NamespacesFromSame)
-			selector = l.AllowedRoutes.Namespaces.Selector
-		}
-		kinds = l.AllowedRoutes.Kinds
-	}
-	switch from {
-	case gatewayv1.NamespacesFromSame:
-		if routeNS != gw.Namespace {
-			return false
-		}
-	case gatewayv1.NamespacesFromSelector:
-		sel, err := metav1.LabelSelectorAsSelector(selector)
-		if err != nil {
-			return false
-		}
-		nsLabels := labels.Set{"kubernetes.io/metadata.name": routeNS}
-		if ns, ok := idx.namespaces[routeNS]; ok {
-			for k, v := range ns.Labels {
-				nsLabels[k] = v
-			}
-		}
-		if !sel.Matches(nsLabels) {
-			return false
-		}
-	}
-	if len(kinds) == 0 {
-		switch l.Protocol {
-		case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
-			return routeKind == "GRPCRoute" || routeKind == "HTTPRoute"
-		case gatewayv1.TLSProtocolType:
-			return routeKind == "TLSRoute"
-		case gatewayv1.TCPProtocolType:
-			return routeKind == "TCPRoute"
-		case gatewayv1.UDPProtocolType:
-			return routeKind == "UDPRoute"
-		}
-		return false
-	}
-	return slices.ContainsFunc(kinds, func(k gatewayv1.RouteGroupKind) bool {
-		return string(k.Kind) == routeKind && deref(k.Group, gatewayv1.GroupName) == gatewayv1.GroupName
-	})
-}
-
-func (idx *index) checkBackend(p *field.Path, routeNS, routeKind string, ref gatewayv1.BackendObjectReference) field.ErrorList {
-	if g, k := deref(ref.Group, ""), deref(ref.Kind, "Service"); g != "" || k != "Service" {
-		return field.ErrorList{field.NotSupported(p.Child("kind"), fmt.Sprintf("%s/%s", g, k), []string{"Service (core group)"})}
-	}
-	ns := string(deref(ref.Namespace, gatewayv1.Namespace(routeNS)))
-	if ns != routeNS && !idx.granted(gatewayv1.GroupName, routeKind, routeNS, "", "Service", ns, string(ref.Name)) {
-		return field.ErrorList{field.Forbidden(p.Child("namespace"),
-			fmt.Sprintf("no ReferenceGrant in namespace %q lets a %s from %q reference Service %s", ns, routeKind, routeNS, ref.Name))}
-	}
-	svc, ok := idx.services[nsName(ns, string(ref.Name))]
-	if !ok {
-		return field.ErrorList{field.NotFound(p.Child("name"), fmt.Sprintf("Service %s/%s", ns, ref.Name))}
-	}
-	if ref.Port == nil {
-		return field.ErrorList{field.Required(p.Child("port"), "")}
-	}
-	if !slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Port == *ref.Port }) {
-		return field.ErrorList{field.NotFound(p.Child("port"), fmt.Sprintf("port %d on Service %s/%s (has %s)", *ref.Port, ns, ref.Name, servicePorts(svc)))}
-	}
-	return nil
 }
 
 func servicePorts(svc *corev1.Service) string {
@@ -548,46 +448,17 @@ func servicePorts(svc *corev1.Service) string {
 	return fmt.Sprint(s)
 }
 
-// granted looks for a ReferenceGrant in the target namespace allowing the reference.
-func (idx *index) granted(fromGroup, fromKind, fromNS, toGroup, toKind, toNS, toName string) bool {
-	for _, g := range idx.grants {
-		if g.Namespace != toNS {
-			continue
-		}
-		fromOK := slices.ContainsFunc(g.Spec.From, func(f gatewayv1.ReferenceGrantFrom) bool {
-			return string(f.Group) == fromGroup && string(f.Kind) == fromKind && string(f.Namespace) == fromNS
-		})
-		toOK := slices.ContainsFunc(g.Spec.To, func(t gatewayv1.ReferenceGrantTo) bool {
-			return string(t.Group) == toGroup && string(t.Kind) == toKind && (t.Name == nil || string(*t.Name) == toName)
-		})
-		if fromOK && toOK {
-			return true
-		}
-	}
-	return false
-}
-
-func (idx *index) checkGateway(gw *gatewayv1.Gateway) field.ErrorList {
+// checkCertificateHosts requires a host for every certificate the harness must issue.
+func (idx *index) checkCertificateHosts(gw *gatewayv1.Gateway) field.ErrorList {
 	var fes field.ErrorList
-	for i, l := range gw.Spec.Listeners {
-		if l.TLS == nil {
+	for _, l := range idx.model.Listeners {
+		if l.Gateway != gw {
 			continue
 		}
-		for j, ref := range l.TLS.CertificateRefs {
-			rp := field.NewPath("spec", "listeners").Index(i).Child("tls", "certificateRefs").Index(j)
-			if g, k := deref(ref.Group, ""), deref(ref.Kind, "Secret"); g != "" || k != "Secret" {
-				fes = append(fes, field.NotSupported(rp.Child("kind"), fmt.Sprintf("%s/%s", g, k), []string{"Secret (core group)"}))
-				continue
-			}
-			ns := string(deref(ref.Namespace, gatewayv1.Namespace(gw.Namespace)))
-			if ns != gw.Namespace && !idx.granted(gatewayv1.GroupName, "Gateway", gw.Namespace, "", "Secret", ns, string(ref.Name)) {
-				fes = append(fes, field.Forbidden(rp.Child("namespace"),
-					fmt.Sprintf("no ReferenceGrant in namespace %q lets Gateway %s/%s reference Secret %s", ns, gw.Namespace, gw.Name, ref.Name)))
-				continue
-			}
-			if !idx.tlsSecrets[nsName(ns, string(ref.Name))] {
-				fes = append(fes, field.Invalid(rp.Child("name"), string(ref.Name),
-					fmt.Sprintf("no host to issue the certificate for: listener %q has no hostname and no attached route names one", l.Name)))
+		for _, c := range l.Certificates {
+			if c.Resolved && !idx.tlsSecrets[nsName(c.Namespace, c.Name)] {
+				fes = append(fes, &field.Error{Type: field.ErrorTypeInvalid, Field: c.Field + ".name", BadValue: c.Name,
+					Detail: fmt.Sprintf("no host to issue the certificate for: listener %q has no hostname and no attached route names one", l.Spec.Name)})
 			}
 		}
 	}
@@ -656,11 +527,4 @@ func (idx *index) checkSelector(svc *corev1.Service) field.ErrorList {
 	}
 	return field.ErrorList{field.NotFound(field.NewPath("spec", "selector"),
 		fmt.Sprintf("a Deployment in namespace %q whose pod labels match %s", svc.Namespace, sel))}
-}
-
-func deref[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
 }

@@ -107,6 +107,13 @@ spec:
 		{"parentRef to a missing Gateway", strings.Replace(route, "example-gateway", "other-gateway", 1) + `  rules:
     - backendRefs: [{name: foo-svc, port: 50051}]
 `, []string{"broken-route", "spec.parentRefs[0].name", "Gateway default/other-gateway"}},
+		{"backendRef to another namespace without a ReferenceGrant", route + `  rules:
+    - backendRefs: [{name: foo-svc, namespace: kube-system, port: 50051}]
+`, []string{"broken-route", "spec.rules[0].backendRefs[0].namespace", "RefNotPermitted", `no ReferenceGrant in namespace "kube-system"`}},
+		{"route from a namespace the listener does not admit", strings.Replace(strings.Replace(route, "namespace: default", "namespace: kube-system", 1),
+			"{name: example-gateway}", "{name: example-gateway, namespace: default}", 1) + `  rules:
+    - backendRefs: [{name: foo-svc, namespace: default, port: 50051}]
+`, []string{"GRPCRoute kube-system/broken-route", "spec.parentRefs[0]", "NotAllowedByListeners"}},
 		{"unknown kind", `apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoutes
 metadata: {name: broken-route}

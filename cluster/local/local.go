@@ -23,11 +23,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/certs"
 	"github.com/grpclab/grpclab/cluster/local/nginxconf"
+	"github.com/grpclab/grpclab/gatewayapi"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -430,11 +432,9 @@ func (p *Platform) writeCerts() error {
 // render builds the nginx configuration for the recorded objects.
 func (p *Platform) render() (*nginxconf.Config, error) {
 	in := nginxconf.Input{
-		Gateways:      sorted[*gatewayv1.Gateway](p),
-		GRPCRoutes:    sorted[*gatewayv1.GRPCRoute](p),
-		HTTPRoutes:    sorted[*gatewayv1.HTTPRoute](p),
+		// Every object, so that the model sees the ReferenceGrants and Namespaces too.
+		Objects:       gatewayapi.Collect(sorted[client.Object](p)),
 		Ingresses:     sorted[*networkingv1.Ingress](p),
-		Services:      sorted[*corev1.Service](p),
 		Endpoints:     p.endpoints(),
 		Certs:         p.certs,
 		GatewayListen: map[string]string{},

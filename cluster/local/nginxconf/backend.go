@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // Markers a routing map yields instead of an upstream; a location turns them into gRPC errors.
@@ -23,35 +25,21 @@ func upstreamName(namespace, service string, port int32) string {
 	return fmt.Sprintf("%s.%s.%d.svc", service, namespace, port)
 }
 
-// resolveService finds the ready endpoints behind a Service port and registers its upstream.
-// It returns the upstream name, or a reason and message when the backend is invalid.
-func (r *renderer) resolveService(namespace, name string, port int32) (upstream, reason, msg string) {
-	svc, ok := r.services[objKey(namespace, name)]
-	if !ok {
-		return "", "BackendNotFound", fmt.Sprintf("Service %s/%s not found", namespace, name)
-	}
-	found := false
-	for _, p := range svc.Spec.Ports {
-		if p.Port == port {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return "", "BackendNotFound", fmt.Sprintf("Service %s/%s has no port %d", namespace, name, port)
-	}
+// upstream registers the upstream of a Service port the model resolved, from its ready
+// endpoints. It returns the upstream name, or "" and why there is none.
+func (r *renderer) upstream(namespace, name string, port int32) (upstream, msg string) {
 	addrs := r.in.Endpoints[EndpointKey(namespace, name, port)]
 	if len(addrs) == 0 {
-		return "", "BackendNotFound", fmt.Sprintf("Service %s/%s port %d has no ready endpoints", namespace, name, port)
+		return "", fmt.Sprintf("Service %s/%s port %d has no ready endpoints", namespace, name, port)
 	}
 	for _, a := range addrs {
 		if err := checkAddr(a); err != nil {
-			return "", "BackendNotFound", fmt.Sprintf("Service %s/%s port %d: endpoint %v", namespace, name, port, err)
+			return "", fmt.Sprintf("Service %s/%s port %d: endpoint %v", namespace, name, port, err)
 		}
 	}
 	up := upstreamName(namespace, name, port)
 	r.upstreams[up] = addrs
-	return up, "", ""
+	return up, ""
 }
 
 // servicePortByName maps a named Service port to its number.
@@ -136,7 +124,7 @@ func checkAddr(a string) error {
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
 		return fmt.Errorf("address %q: bad port", a)
 	}
-	if net.ParseIP(host) == nil && !validHostname(host) {
+	if net.ParseIP(host) == nil && !gatewayapi.ValidHostname(host) {
 		return fmt.Errorf("address %q: bad host", a)
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // BenchmarkHop measures a unary call at concurrency 1 straight to the backend (h2c) and
@@ -36,10 +38,12 @@ func BenchmarkHop(b *testing.B) {
 		}}},
 	}
 	in := Input{
-		Gateways: []*gatewayv1.Gateway{gw},
-		GRPCRoutes: []*gatewayv1.GRPCRoute{grpcRoute("default", "r", time.Now(), []string{"bench.example.com"},
-			[]gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, backend("", "bench", 50051, nil)))},
-		Services:      []*corev1.Service{service("default", "bench")},
+		Objects: gatewayapi.Objects{
+			Gateways: []*gatewayv1.Gateway{gw},
+			GRPCRoutes: []*gatewayv1.GRPCRoute{grpcRoute("default", "r", time.Now(), []string{"bench.example.com"},
+				[]gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, backend("", "bench", 50051, nil)))},
+			Services: []*corev1.Service{service("default", "bench")},
+		},
 		Endpoints:     map[string][]string{EndpointKey("default", "bench", 50051): {addr}},
 		Certs:         map[string]CertFiles{"default/tls": cert},
 		GatewayListen: map[string]string{"default/gw/https": gwAddr},

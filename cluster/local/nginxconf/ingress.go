@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // ingress-nginx annotations the emulator honours.
@@ -122,7 +126,7 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 			}
 			tlsSecrets = append(tlsSecrets, objKey(ing.Namespace, t.SecretName))
 			for hi, hn := range t.Hosts {
-				if !validHostname(strings.ToLower(hn)) {
+				if !gatewayapi.ValidHostname(strings.ToLower(hn)) {
 					diag(fmt.Sprintf("spec.tls[%d].hosts[%d]", ti, hi), "UnsupportedValue", "invalid host %q", hn)
 					continue
 				}
@@ -153,7 +157,7 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 			// A wildcard host covers exactly one label (Ingress spec); writeIngress renders it
 			// as a regex server name, since nginx's "*.suffix" would cover several.
 			hostName := strings.ToLower(rule.Host)
-			if hostName != "" && !validHostname(hostName) {
+			if hostName != "" && !gatewayapi.ValidHostname(hostName) {
 				diag(fmt.Sprintf("spec.rules[%d].host", ri), "UnsupportedValue", "invalid host %q; rule not rendered", rule.Host)
 				continue
 			}
@@ -171,10 +175,12 @@ func (r *renderer) ingressServers() (*ingressConf, error) {
 			if len(ing.Spec.Rules) == 0 {
 				targets = append(targets, "")
 			}
-			for _, hn := range dedupe(targets) {
-				if hn != "" && !validHostname(hn) {
-					continue // reported with its rule
+			seen := map[string]bool{}
+			for _, hn := range targets {
+				if seen[hn] || (hn != "" && !gatewayapi.ValidHostname(hn)) {
+					continue // once each; an invalid host is reported with its rule
 				}
+				seen[hn] = true
 				add(hn, "spec.defaultBackend", "/", ing.Spec.DefaultBackend)
 			}
 		}
@@ -309,22 +315,25 @@ func (r *renderer) ingressBackend(ing *networkingv1.Ingress, field string, be *n
 		return ""
 	}
 	port := be.Service.Port.Number
+	svc, ok := r.services[objKey(ing.Namespace, be.Service.Name)]
+	if !ok {
+		diag(field+".service", "BackendNotFound", "Service %s/%s not found; answers 503", ing.Namespace, be.Service.Name)
+		return ""
+	}
 	if be.Service.Port.Name != "" {
-		svc, ok := r.services[objKey(ing.Namespace, be.Service.Name)]
-		if !ok {
-			diag(field+".service", "BackendNotFound", "Service %s/%s not found; answers 503", ing.Namespace, be.Service.Name)
-			return ""
-		}
 		n, ok := servicePortByName(svc, be.Service.Port.Name)
 		if !ok {
 			diag(field+".service.port.name", "BackendNotFound", "Service %s/%s has no port named %q; answers 503", ing.Namespace, be.Service.Name, be.Service.Port.Name)
 			return ""
 		}
 		port = n
+	} else if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == port }) {
+		diag(field+".service", "BackendNotFound", "Service %s/%s has no port %d; answers 503", ing.Namespace, be.Service.Name, port)
+		return ""
 	}
-	up, reason, msg := r.resolveService(ing.Namespace, be.Service.Name, port)
+	up, msg := r.upstream(ing.Namespace, be.Service.Name, port)
 	if up == "" {
-		diag(field+".service", reason, "%s; answers 503", msg)
+		diag(field+".service", "BackendNotFound", "%s; answers 503", msg)
 	}
 	r.ingressUpstreams[up] = true
 	return up

@@ -22,6 +22,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // gatewayExpect is one request through the gateway and what must come back.
@@ -149,7 +151,8 @@ func TestNginx(t *testing.T) {
 		redirectRoute("on-h2c", "plain.example.com", gatewayv1.HTTPRequestRedirectFilter{Scheme: ptr("https")}, parent("", "gw", "h2c")),
 	}
 	in := Input{
-		Gateways: []*gatewayv1.Gateway{gw, redirGW}, GRPCRoutes: routes, HTTPRoutes: httpRoutes, Services: services, Endpoints: endpoints,
+		Objects:       gatewayapi.Objects{Gateways: []*gatewayv1.Gateway{gw, redirGW}, GRPCRoutes: routes, HTTPRoutes: httpRoutes, Services: services},
+		Endpoints:     endpoints,
 		Certs:         map[string]CertFiles{"default/wild-tls": wildCert, "default/ing-tls": ingCert},
 		GatewayListen: map[string]string{"default/gw/https": httpsAddr, "default/gw/h2c": h2cAddr, "default/redir/http": redirAddr},
 		IngressClass:  "nginx", IngressHTTPS: ingHTTPS, IngressHTTP: ingHTTP,

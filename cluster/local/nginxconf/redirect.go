@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // redirect is an HTTPRoute the emulator serves: one rule that only redirects, which is what a
@@ -142,12 +144,12 @@ func (r *renderer) redirectServers(ga *gatewayAddr) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("\n    # Gateway %s: HTTPRoute redirects (HTTP/1.1)\n", ga.addr)
-	if !seen[anyHost] {
+	if !seen[gatewayapi.AnyHost] {
 		p("    server {\n        listen %s default_server;\n        server_name \"\";\n        return 404;\n    }\n", ga.addr)
 	}
 	for _, bl := range blocks {
 		name, def := bl.host, ""
-		if name == anyHost {
+		if name == gatewayapi.AnyHost {
 			name, def = `""`, " default_server"
 		}
 		p("    server { # %s on listener %s/%s %s\n", bl.rd.from, bl.li.gw.Namespace, bl.li.gw.Name, bl.li.spec.Name)

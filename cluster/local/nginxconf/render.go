@@ -8,6 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // defaultIdleTimeout is ingress-nginx's proxy-read-timeout default.
@@ -15,6 +17,8 @@ const defaultIdleTimeout = 60 * time.Second
 
 type renderer struct {
 	in          Input
+	model       *gatewayapi.Model
+	compiled    map[*gatewayapi.Route][]compiledRule // GRPCRoutes the emulator can serve
 	diags       []Diagnostic
 	services    map[string]*corev1.Service
 	upstreams   map[string][]string // name -> endpoint addresses
@@ -54,6 +58,7 @@ func Render(in Input) (*Config, error) {
 		reserved:    map[string]string{in.AdminListen: "the admin endpoint"},
 
 		ingressUpstreams: map[string]bool{},
+		compiled:         map[*gatewayapi.Route][]compiledRule{},
 	}
 	for _, a := range []struct{ addr, what string }{{in.IngressHTTPS, "the ingress HTTPS port"}, {in.IngressHTTP, "the ingress HTTP port"}} {
 		if a.addr == "" {
@@ -73,12 +78,15 @@ func Render(in Input) (*Config, error) {
 		}
 		r.services[objKey(s.Namespace, s.Name)] = s
 	}
+	if err := checkObjects(in.Objects); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	r.model = gatewayapi.Build(in.Objects)
+	r.modelDiagnostics()
 	if err := r.collectListeners(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	if err := r.attachRoutes(); err != nil {
-		return nil, fmt.Errorf("render: %w", err)
-	}
+	r.attachRoutes()
 	var gwServers []*gwServer
 	var redirects strings.Builder
 	for _, addr := range r.gwAddrOrder {
@@ -94,6 +102,26 @@ func Render(in Input) (*Config, error) {
 	}
 	text := r.write(gwServers, redirects.String(), ing)
 	return &Config{Text: text, Diagnostics: r.diags, Generation: in.Generation, AdminListen: in.AdminListen}, nil
+}
+
+// checkObjects refuses nil Gateway API objects, naming the list and index.
+func checkObjects(o gatewayapi.Objects) error {
+	for i, v := range o.Gateways {
+		if v == nil {
+			return fmt.Errorf("gateways[%d]: nil Gateway", i)
+		}
+	}
+	for i, v := range o.GRPCRoutes {
+		if v == nil {
+			return fmt.Errorf("grpcRoutes[%d]: nil GRPCRoute", i)
+		}
+	}
+	for i, v := range o.HTTPRoutes {
+		if v == nil {
+			return fmt.Errorf("httpRoutes[%d]: nil HTTPRoute", i)
+		}
+	}
+	return nil
 }
 
 // quote makes s one nginx token: double-quoted, with '\' and '"' escaped, so regexes reach
@@ -219,7 +247,7 @@ func (r *renderer) writeGatewayServer(b *strings.Builder, idx int, s *gwServer) 
 	ga := s.addr
 	variable := fmt.Sprintf("$grpclab_route_%d", idx)
 	label := s.name
-	if label == anyHost {
+	if label == gatewayapi.AnyHost {
 		label = "(default server)"
 	}
 	p("\n    # Gateway %s %s", ga.addr, label)
@@ -257,7 +285,7 @@ func (r *renderer) writeGatewayServer(b *strings.Builder, idx int, s *gwServer) 
 		opts += " ssl"
 	}
 	opts += " http2"
-	if s.name == anyHost {
+	if s.name == gatewayapi.AnyHost {
 		opts += " default_server"
 		p("        listen %s%s;\n        server_name \"\";\n", ga.addr, opts)
 	} else {

@@ -14,36 +14,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-)
 
-func TestIntersect(t *testing.T) {
-	cases := []struct {
-		name     string
-		listener string
-		route    []string
-		want     []string
-	}{
-		{"no hostnames anywhere: any host", "", nil, []string{anyHost}},
-		{"route without hostnames takes the listener's", "*.example.com", nil, []string{"*.example.com"}},
-		{"listener without hostname takes the route's", "", []string{"a.test", "*.b.test"}, []string{"a.test", "*.b.test"}},
-		{"exact inside wildcard listener", "*.example.com", []string{"foo.example.com"}, []string{"foo.example.com"}},
-		{"multi-label exact inside wildcard listener", "*.example.com", []string{"a.b.example.com"}, []string{"a.b.example.com"}},
-		{"apex is not inside the wildcard", "*.example.com", []string{"example.com"}, nil},
-		{"wildcard route narrows to exact listener", "foo.example.com", []string{"*.example.com"}, []string{"foo.example.com"}},
-		{"narrower wildcard route kept", "*.example.com", []string{"*.a.example.com"}, []string{"*.a.example.com"}},
-		{"broader wildcard route narrowed to listener", "*.a.example.com", []string{"*.example.com"}, []string{"*.a.example.com"}},
-		{"only the intersecting hostnames survive", "*.example.com", []string{"foo.example.com", "foo.other.org"}, []string{"foo.example.com"}},
-		{"disjoint", "foo.example.com", []string{"bar.example.com"}, nil},
-		{"suffix without a dot boundary", "*.example.com", []string{"fooexample.com"}, nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := intersect(tc.listener, tc.route); !slices.Equal(got, tc.want) {
-				t.Errorf("intersect(%q, %q) = %q, want %q", tc.listener, tc.route, got, tc.want)
-			}
-		})
-	}
-}
+	"github.com/grpclab/grpclab/gatewayapi"
+)
 
 // baseInput is a Gateway with an HTTPS listener on *.example.com (routes from All namespaces)
 // and an HTTP listener (routes from the same namespace), and one healthy Service "svc".
@@ -61,8 +34,10 @@ func baseInput(t *testing.T) Input {
 		}},
 	}
 	return Input{
-		Gateways:      []*gatewayv1.Gateway{gw},
-		Services:      []*corev1.Service{service("default", "svc"), service("other", "svc")},
+		Objects: gatewayapi.Objects{
+			Gateways: []*gatewayv1.Gateway{gw},
+			Services: []*corev1.Service{service("default", "svc"), service("other", "svc")},
+		},
 		Endpoints:     map[string][]string{EndpointKey("default", "svc", 50051): {"127.0.0.1:1"}, EndpointKey("other", "svc", 50051): {"127.0.0.1:2"}},
 		Certs:         map[string]CertFiles{"default/tls": newTestCA(t).issue(t, "c", "*.example.com")},
 		GatewayListen: map[string]string{"default/gw/https": "127.0.0.1:1443", "default/gw/http": "127.0.0.1:1080"},
@@ -96,10 +71,10 @@ func TestRenderDiagnostics(t *testing.T) {
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "BackendNotFound"},
 		{"parentRef to a missing Gateway", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "nope", "")}, ok))
-		}, "GRPCRoute", "spec.parentRefs[0]", "NoMatchingParent"},
+		}, "GRPCRoute", "spec.parentRefs[0].name", "NoMatchingParent"},
 		{"parentRef sectionName matches no listener", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "grpc")}, ok))
-		}, "GRPCRoute", "spec.parentRefs[0]", "NoMatchingParent"},
+		}, "GRPCRoute", "spec.parentRefs[0].sectionName", "NoMatchingParent"},
 		{"no hostname intersection", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, []string{"foo.other.org"}, []gatewayv1.ParentReference{parent("", "gw", "https")}, ok))
 		}, "GRPCRoute", "spec.parentRefs[0]", "NoMatchingListenerHostname"},
@@ -114,20 +89,20 @@ func TestRenderDiagnostics(t *testing.T) {
 		{"backendRef to a missing Service", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
 				rule(nil, backend("", "nope", 50051, nil))))
-		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "BackendNotFound"},
+		}, "GRPCRoute", "spec.rules[0].backendRefs[0].name", "BackendNotFound"},
 		{"backendRef port not on the Service", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
 				rule(nil, backend("", "svc", 1, nil))))
-		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "BackendNotFound"},
+		}, "GRPCRoute", "spec.rules[0].backendRefs[0].port", "BackendNotFound"},
 		{"cross-namespace backendRef without ReferenceGrant", func(in *Input) {
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
 				rule(nil, backend("other", "svc", 50051, nil))))
-		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "RefNotPermitted"},
+		}, "GRPCRoute", "spec.rules[0].backendRefs[0].namespace", "RefNotPermitted"},
 		{"backendRef of another kind", func(in *Input) {
 			b := backend("", "svc", 50051, nil)
 			b.Kind = ptr(gatewayv1.Kind("ServiceImport"))
 			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, b)))
-		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "InvalidKind"},
+		}, "GRPCRoute", "spec.rules[0].backendRefs[0].kind", "InvalidKind"},
 		{"unimplemented filter", func(in *Input) {
 			r := rule(nil, backend("", "svc", 50051, nil))
 			r.Filters = []gatewayv1.GRPCRouteFilter{{Type: gatewayv1.GRPCRouteFilterRequestMirror}}
@@ -196,7 +171,7 @@ func TestRenderAcceptsValidRoutes(t *testing.T) {
 	in.ReferenceGrants = []*gatewayv1.ReferenceGrant{{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "g"},
 		Spec: gatewayv1.ReferenceGrantSpec{
-			From: []gatewayv1.ReferenceGrantFrom{{Group: gatewayGroup, Kind: "GRPCRoute", Namespace: "default"}},
+			From: []gatewayv1.ReferenceGrantFrom{{Group: gatewayapi.Group, Kind: "GRPCRoute", Namespace: "default"}},
 			To:   []gatewayv1.ReferenceGrantTo{{Kind: "Service"}},
 		},
 	}}
@@ -393,6 +368,18 @@ func TestRenderOddInputNoPanic(t *testing.T) {
 			in.ReferenceGrants = []*gatewayv1.ReferenceGrant{nil}
 			in.Namespaces = []*corev1.Namespace{nil}
 			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("other", "r", t0, nil, []gatewayv1.ParentReference{parent("default", "gw", "")}, rule(nil, backend("default", "svc", 50051, nil)))}
+		},
+		"backendRef without port, parentRef by a port no listener has, kinds without group": func(in *Input) {
+			b := backend("", "svc", 50051, nil)
+			b.Port = nil
+			p := parent("", "gw", "")
+			p.Port = ptr(gatewayv1.PortNumber(9))
+			in.Gateways[0].Spec.Listeners[1].AllowedRoutes = &gatewayv1.AllowedRoutes{Kinds: []gatewayv1.RouteGroupKind{{Kind: "GRPCRoute"}, {}}}
+			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{p, parent("", "gw", "http")}, rule(nil, b))}
+		},
+		"grant with empty from and to": func(in *Input) {
+			in.ReferenceGrants = []*gatewayv1.ReferenceGrant{{ObjectMeta: metav1.ObjectMeta{Namespace: "other"}}}
+			in.GRPCRoutes = []*gatewayv1.GRPCRoute{grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, backend("other", "svc", 50051, nil)))}
 		},
 		"nil Gateway": func(in *Input) { in.Gateways = append(in.Gateways, nil) },
 		"nil Ingress": func(in *Input) { in.Ingresses = []*networkingv1.Ingress{nil} },

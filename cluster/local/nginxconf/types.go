@@ -2,7 +2,10 @@
 // configuration and runs that nginx, the way NGINX Gateway Fabric and ingress-nginx render theirs.
 //
 // Render is pure: it turns an Input into the configuration text plus Diagnostics (what it did not
-// accept and why, like a Route's Accepted/ResolvedRefs conditions). Start, Reload and Stop run
+// accept and why: the gatewayapi model's issues, which are a Route's Accepted/ResolvedRefs
+// conditions, and what this emulation cannot express). Which routes attach to which listener,
+// with which hostnames, in which precedence, and which references are permitted is the
+// gatewayapi model's answer, computed from Input.Objects; this package only turns it into nginx. Start, Reload and Stop run
 // Debian's nginx with its own prefix, pid file, logs and temp paths under a state directory.
 //
 // Gateway requests are routed by one map per server block: its source joins $uri and one
@@ -18,26 +21,20 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/gatewayapi"
 )
 
 // Input is everything one render needs: the objects, where their endpoints are, and where nginx
 // listens.
 type Input struct {
-	Gateways   []*gatewayv1.Gateway
-	GRPCRoutes []*gatewayv1.GRPCRoute
-	// HTTPRoutes are served only where they redirect (see redirect.go): the shape of a migrated
-	// ssl-redirect.
-	HTTPRoutes []*gatewayv1.HTTPRoute
-	Ingresses  []*networkingv1.Ingress
-	Services   []*corev1.Service
-	// ReferenceGrants permit cross-namespace backendRefs and certificateRefs.
-	ReferenceGrants []*gatewayv1.ReferenceGrant
-	// Namespaces give the labels that listener allowedRoutes selectors match; a namespace not
-	// listed here has only its kubernetes.io/metadata.name label.
-	Namespaces []*corev1.Namespace
+	// Objects are the Gateway API objects and what their references reach (Services,
+	// ReferenceGrants, Namespaces): the renderer serves the gatewayapi model of them. HTTPRoutes
+	// are served only where they redirect (see redirect.go): the shape of a migrated
+	// ssl-redirect. Ingresses use Objects.Services too.
+	gatewayapi.Objects
+	Ingresses []*networkingv1.Ingress
 	// Endpoints lists the ready addresses ("127.0.0.1:40123") behind a Service port; key
 	// EndpointKey(ns, svc, port).
 	Endpoints map[string][]string
@@ -125,7 +122,7 @@ func Limits() []string {
 			"ExtensionRef) and backendRef filters are not implemented: the rule is rendered " +
 			"without them and a Diagnostic says so",
 		"sessionPersistence is ignored (Diagnostic)",
-		"listener allowedRoutes selectors match only the Namespaces given in Input",
+		"listener allowedRoutes selectors see the labels of the Namespace objects given (the manifests'); a namespace without one has only kubernetes.io/metadata.name",
 		"HTTPS listeners terminate TLS only (no Passthrough); TLS and TCP listeners are not rendered",
 		"weights are rounded to 0.01% (nginx split_clients)",
 		"status conditions are not written back: Diagnostics stand in for them",

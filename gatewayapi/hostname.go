@@ -1,22 +1,22 @@
-package nginxconf
+package gatewayapi
 
 import (
 	"regexp"
 	"strings"
 )
 
-// hostnameRe is a DNS name, optionally with a leading "*." label: what Gateway API and Ingress
-// validation admit, and all that may reach an unquoted server_name.
+// hostnameRe is a DNS name, optionally with a leading "*." label: what the Gateway API's
+// Hostname type admits (lower case), and all that may reach an unquoted nginx server_name.
 var hostnameRe = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
-func validHostname(h string) bool {
+// ValidHostname reports whether h (lower case) is a DNS name or a "*." wildcard of one.
+func ValidHostname(h string) bool {
 	return len(h) <= 253 && hostnameRe.MatchString(h)
 }
 
-// anyHost stands for "every host": a route without hostnames on a listener without one.
-const anyHost = ""
+// AnyHost stands for "every host": a route without hostnames on a listener without one.
+const AnyHost = ""
 
-// isWildcard reports whether h is a "*.suffix" pattern.
 func isWildcard(h string) bool {
 	return strings.HasPrefix(h, "*.")
 }
@@ -33,12 +33,12 @@ func wildcardMatches(pattern, host string) bool {
 	return len(host) > len(suffix) && strings.HasSuffix(host, suffix)
 }
 
-// covers reports whether every host that pattern p2 admits is admitted by p1.
-func covers(p1, p2 string) bool {
+// Covers reports whether every host that pattern p2 admits is admitted by p1.
+func Covers(p1, p2 string) bool {
 	switch {
-	case p1 == anyHost:
+	case p1 == AnyHost:
 		return true
-	case p2 == anyHost:
+	case p2 == AnyHost:
 		return false
 	case p1 == p2:
 		return true
@@ -49,21 +49,21 @@ func covers(p1, p2 string) bool {
 	}
 }
 
-// intersect returns the hostnames a route serves on a listener: the route's hostnames narrowed
-// by the listener's. A nil result means no intersection; [anyHost] means every host.
-func intersect(listener string, route []string) []string {
+// Intersect returns the hostnames a route serves on a listener: the route's hostnames narrowed
+// by the listener's. A nil result means no intersection; [AnyHost] means every host.
+func Intersect(listener string, route []string) []string {
 	if len(route) == 0 {
 		return []string{listener}
 	}
-	if listener == anyHost {
+	if listener == AnyHost {
 		return dedupe(route)
 	}
 	var out []string
 	for _, r := range route {
 		switch {
-		case covers(listener, r):
+		case Covers(listener, r):
 			out = append(out, r)
-		case covers(r, listener):
+		case Covers(r, listener):
 			out = append(out, listener)
 		}
 	}
@@ -82,12 +82,11 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// specificity orders patterns: an exact host beats any wildcard, a longer wildcard beats a
-// shorter one, and anyHost comes last. It returns the Gateway API precedence figures:
-// characters in a matching non-wildcard hostname, then characters in a matching hostname.
+// specificity returns the Gateway API precedence figures of a pattern: characters in a
+// matching non-wildcard hostname, then characters in a matching hostname. AnyHost is last.
 func specificity(p string) (exact, all int) {
 	switch {
-	case p == anyHost:
+	case p == AnyHost:
 		return 0, 0
 	case isWildcard(p):
 		return 0, len(p)
@@ -96,8 +95,9 @@ func specificity(p string) (exact, all int) {
 	}
 }
 
-// moreSpecific reports whether pattern a is strictly more specific than b.
-func moreSpecific(a, b string) bool {
+// MoreSpecific reports whether pattern a is strictly more specific than b: an exact host beats
+// any wildcard, a longer wildcard beats a shorter one.
+func MoreSpecific(a, b string) bool {
 	ae, aa := specificity(a)
 	be, ba := specificity(b)
 	if ae != be {
