@@ -140,12 +140,13 @@ func writeProtos(stateDir string) (string, error) {
 }
 
 // tryLogin is the command `up` prints: the demo user alice's Login through the Gateway on
-// foo.example.com. The production routes refuse reflection, so it names the .proto file.
-func tryLogin(ep cluster.Endpoints, importPath string) shellCommand {
+// host, the one whose route names Login. The production routes refuse reflection, so it
+// names the .proto file.
+func tryLogin(ep cluster.Endpoints, host, importPath string) shellCommand {
 	return grpcurlCall{
-		Addr: ep.Gateway.Address, Host: "foo.example.com", CAFile: ep.CAFile,
+		Addr: ep.Gateway.Address, Host: host, CAFile: ep.CAFile,
 		ImportPath: importPath, Proto: services.UserProto,
 		Metadata: call.Alice(),
-		Args:     []string{"com.example.User/Login"},
+		Args:     []string{loginMethod},
 	}.command()
 }

@@ -29,7 +29,9 @@ func status(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos)
+	if err := printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos); err != nil {
+		return err
+	}
 	if ep.Platform != "local" {
 		return nil
 	}

@@ -121,7 +121,9 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return cleanUp(p, st.dir, err)
 	}
-	printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos)
+	if err := printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos); err != nil {
+		return cleanUp(p, st.dir, err)
+	}
 	if *detach {
 		return nil
 	}
@@ -230,13 +232,18 @@ func answer(ctx context.Context, ep cluster.Endpoints) error {
 }
 
 // printEndpoints says where everything is, and a grpcurl line that works when pasted.
-func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath, importPath string) {
-	fmt.Fprintf(w, "gateway  %s   (foo.example.com, bar.example.com)\n", ep.Gateway.Address)
-	fmt.Fprintf(w, "ingress  %s   (grpctest.dev.mydomain.com; http %s)\n", ep.Ingress.Address, ep.IngressHTTP.Address)
+func printEndpoints(w io.Writer, ep cluster.Endpoints, envPath, importPath string) error {
+	hosts, err := defaultHosts()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "gateway  %s   (%s)\n", ep.Gateway.Address, strings.Join(hosts.gateway, ", "))
+	fmt.Fprintf(w, "ingress  %s   (%s; http %s)\n", ep.Ingress.Address, strings.Join(hosts.ingress, ", "), ep.IngressHTTP.Address)
 	fmt.Fprintf(w, "CA       %s\n", ep.CAFile)
 	fmt.Fprintf(w, "env      %s\n", envPath)
 	fmt.Fprintln(w, "try:")
-	for _, l := range tryLogin(ep, importPath).lines("  ", maxColumns) {
+	for _, l := range tryLogin(ep, hosts.login, importPath).lines("  ", maxColumns) {
 		fmt.Fprintln(w, l)
 	}
+	return nil
 }
