@@ -2,15 +2,15 @@ package scenarios
 
 import (
 	"github.com/grpclab/grpclab/manifests"
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
-// localWorkloads places the local data plane's workloads (reach.LocalWorkloads: addresses
+// localWorkloads places the local data plane's workloads (netpol.LocalWorkloads: addresses
 // chosen for the article's policy) from the default manifests' Deployments and Namespaces.
-func localWorkloads() ([]reach.Workload, error) {
+func localWorkloads() ([]netpol.Workload, error) {
 	objs, err := manifests.Load(defaultVariants)
 	if err != nil {
 		return nil, err
 	}
-	return reach.LocalWorkloads(objs)
+	return netpol.LocalWorkloads(objs)
 }

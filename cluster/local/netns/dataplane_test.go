@@ -14,7 +14,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // probeTimeout bounds each denied connection; allowed ones answer in a few milliseconds.
@@ -54,7 +54,7 @@ func TestDataPlane(t *testing.T) {
 	client := build(t, bin, "github.com/grpclab/grpclab/cluster/local/netns/testdata/userclient")
 
 	ctx := t.Context()
-	lab := reach.Lab()
+	lab := netpol.Lab()
 	start := time.Now()
 	plane, err := Start(ctx, Config{Server: server, Workloads: lab, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
@@ -73,7 +73,7 @@ func TestDataPlane(t *testing.T) {
 
 	tests := []struct {
 		name string
-		file string // under scenarios/reach/testdata; "" means no policy
+		file string // under netpol/testdata; "" means no policy
 	}{
 		{"no policy: everything reachable", ""},
 		{"article test-network-policy", "article.yaml"},
@@ -220,7 +220,7 @@ func TestNeedsRootError(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("running as root: the needs-root path cannot be reached here")
 	}
-	_, err := Start(t.Context(), Config{Server: "x", Workloads: reach.Lab()})
+	_, err := Start(t.Context(), Config{Server: "x", Workloads: netpol.Lab()})
 	if !errors.Is(err, ErrNeedsRoot) || !strings.HasPrefix(err.Error(), "needs root: ") {
 		t.Fatalf("Start as uid %d: %v, want a needs root error", os.Geteuid(), err)
 	}

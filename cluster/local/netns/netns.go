@@ -33,7 +33,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // BasePrefix starts every name this package creates.
@@ -69,7 +69,7 @@ type Config struct {
 	// Server is the grpclab-server binary run in every workload, once per port.
 	Server string
 	// Workloads are the pods and external hosts; IPv4 only.
-	Workloads []reach.Workload
+	Workloads []netpol.Workload
 	// Log receives one line per step; nil is silent.
 	Log *slog.Logger
 }
@@ -78,7 +78,7 @@ type Config struct {
 type Plane struct {
 	prefix    string
 	server    string
-	workloads []reach.Workload
+	workloads []netpol.Workload
 	ns        map[string]string // workload name -> namespace
 	ifaces    map[string]string // workload name -> interface in the node namespace
 	procs     []*server
@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Plane, err error) {
 	if _, err := os.Stat(cfg.Server); err != nil {
 		return nil, fmt.Errorf("start data plane: config.Server: %w", err)
 	}
-	if _, err := reach.NewModel(nil, cfg.Workloads); err != nil {
+	if _, err := netpol.NewModel(nil, cfg.Workloads); err != nil {
 		return nil, fmt.Errorf("start data plane: %w", err)
 	}
 	prefix := cfg.Prefix
@@ -124,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (_ *Plane, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Plane{
-		prefix: prefix, server: cfg.Server, workloads: append([]reach.Workload(nil), cfg.Workloads...),
+		prefix: prefix, server: cfg.Server, workloads: append([]netpol.Workload(nil), cfg.Workloads...),
 		ns: map[string]string{}, ifaces: map[string]string{}, log: log,
 	}
 	defer func() {
@@ -289,7 +289,7 @@ func (p *Plane) startServers(context.Context) error {
 // waitServers probes every port from the node namespace, where the forward chain does not
 // apply, until all accept connections.
 func (p *Plane) waitServers(ctx context.Context) error {
-	targets := reach.Targets(p.workloads)
+	targets := netpol.Targets(p.workloads)
 	addrs := make([]string, 0, len(targets))
 	for _, t := range targets {
 		addrs = append(addrs, p.addr(t))
@@ -325,7 +325,7 @@ func (p *Plane) waitServers(ctx context.Context) error {
 	}
 }
 
-func (p *Plane) addr(t reach.Target) string {
+func (p *Plane) addr(t netpol.Target) string {
 	for _, w := range p.workloads {
 		if w.Name == t.Workload {
 			return fmt.Sprintf("%s:%d", w.IP, t.Port)

@@ -10,18 +10,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // ProbeResult is one line of "grpclab-server probe", tied to the cell it fills.
 type ProbeResult struct {
-	Source string       `json:"source"`
-	Dest   reach.Target `json:"dest"`
-	Target string       `json:"target"`
-	TCP    string       `json:"tcp"`
-	GRPC   string       `json:"grpc"`
-	Detail string       `json:"detail"`
-	MS     int64        `json:"ms"`
+	Source string        `json:"source"`
+	Dest   netpol.Target `json:"dest"`
+	Target string        `json:"target"`
+	TCP    string        `json:"tcp"`
+	GRPC   string        `json:"grpc"`
+	Detail string        `json:"detail"`
+	MS     int64         `json:"ms"`
 }
 
 // Probe connects from every workload to every other workload's ports, all sources in
@@ -29,10 +29,10 @@ type ProbeResult struct {
 // parallel), and returns the observed table. A cell is Allow when the TCP connect succeeded,
 // Deny when it timed out or was refused. A TCP allow whose gRPC health check did not answer
 // SERVING is reported as an error: the server, not the policy, would be at fault.
-func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table, []ProbeResult, error) {
-	targets := reach.Targets(p.workloads)
-	table := reach.NewTable(reach.Names(p.workloads), targets)
-	byAddr := map[string]reach.Target{}
+func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table, []ProbeResult, error) {
+	targets := netpol.Targets(p.workloads)
+	table := netpol.NewTable(netpol.Names(p.workloads), targets)
+	byAddr := map[string]netpol.Target{}
 	for _, t := range targets {
 		byAddr[p.addr(t)] = t
 	}
@@ -47,7 +47,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 		var addrs []string
 		for _, t := range targets {
 			if t.Workload == w.Name {
-				table.Set(w.Name, t, reach.Self)
+				table.Set(w.Name, t, netpol.Self)
 				continue
 			}
 			addrs = append(addrs, p.addr(t))
@@ -73,7 +73,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 			}
 			r.Source, r.Dest = a.src, t
 			all = append(all, r)
-			cell, ok := reach.ObservedCell(r.TCP, r.GRPC)
+			cell, ok := netpol.ObservedCell(r.TCP, r.GRPC)
 			if !ok {
 				// Leave the cell Unknown so the comparison fails, and say why.
 				problems = append(problems, fmt.Sprintf("from %s to %s: tcp %s but grpc %s (%s)", a.src, t, r.TCP, r.GRPC, r.Detail))
@@ -128,7 +128,7 @@ type CallResult struct {
 func (p *Plane) Addr(workload string) (string, error) {
 	for _, w := range p.workloads {
 		if w.Name == workload && len(w.Ports) > 0 {
-			return p.addr(reach.Target{Workload: w.Name, Port: w.Ports[0].Port}), nil
+			return p.addr(netpol.Target{Workload: w.Name, Port: w.Ports[0].Port}), nil
 		}
 	}
 	return "", fmt.Errorf("no workload %s with a port", workload)

@@ -7,12 +7,12 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
-const policyDir = "../../../scenarios/reach/testdata/"
+const policyDir = "../../../netpol/testdata/"
 
-func labIfaces(ws []reach.Workload) map[string]string {
+func labIfaces(ws []netpol.Workload) map[string]string {
 	m := map[string]string{}
 	for i, w := range ws {
 		m[w.Name] = "glv" + string(rune('a'+i))
@@ -22,7 +22,7 @@ func labIfaces(ws []reach.Workload) map[string]string {
 
 func load(t *testing.T, file string) []*networkingv1.NetworkPolicy {
 	t.Helper()
-	nps, err := reach.LoadPolicies(policyDir + file)
+	nps, err := netpol.LoadPolicies(policyDir + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func load(t *testing.T, file string) []*networkingv1.NetworkPolicy {
 }
 
 func TestRender(t *testing.T) {
-	lab := reach.Lab()
+	lab := netpol.Lab()
 	tests := []struct {
 		file string
 		want []string // lines the ruleset must hold
@@ -81,14 +81,14 @@ func TestRender(t *testing.T) {
 }
 
 func TestRenderRejects(t *testing.T) {
-	lab := reach.Lab()
-	v6 := reach.Lab()
+	lab := netpol.Lab()
+	v6 := netpol.Lab()
 	v6[0].IP = netip.MustParseAddr("fd00::1")
 	bad := load(t, "article.yaml")[0].DeepCopy()
 	bad.Spec.Ingress[0].From[0].IPBlock.CIDR = "172.1s.0.0/16"
 	tests := []struct {
 		name   string
-		ws     []reach.Workload
+		ws     []netpol.Workload
 		ifaces map[string]string
 		nps    []*networkingv1.NetworkPolicy
 		want   string

@@ -8,14 +8,14 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // Result is one policy set checked on the data plane against the model.
 type Result struct {
-	Expected   *reach.Table
-	Observed   *reach.Table
-	Mismatches []reach.Mismatch
+	Expected   *netpol.Table
+	Observed   *netpol.Table
+	Mismatches []netpol.Mismatch
 	Probes     []ProbeResult
 	// ProbeErr is set when some probe gave no clean verdict; its cells stay Unknown and so
 	// also appear in Mismatches.
@@ -30,7 +30,7 @@ func (r *Result) OK() bool { return len(r.Mismatches) == 0 && r.ProbeErr == nil 
 func (r *Result) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d cells probed in %s\n", len(r.Expected.Sources)*len(r.Expected.Targets), r.Took.Round(time.Millisecond))
-	if err := reach.Print(&b, r.Expected, r.Observed, reach.Unicode); err != nil {
+	if err := netpol.Print(&b, r.Expected, r.Observed, netpol.Unicode); err != nil {
 		fmt.Fprintf(&b, "(table: %v)\n", err)
 	}
 	for _, m := range r.Mismatches {
@@ -46,7 +46,7 @@ func (r *Result) String() string {
 // is for failures to run at all (invalid policies, nft refusing the ruleset); a data plane
 // that disagrees with the model is reported in the Result.
 func (p *Plane) Verify(ctx context.Context, policies []*networkingv1.NetworkPolicy, timeout time.Duration) (*Result, error) {
-	model, err := reach.NewModel(policies, p.workloads)
+	model, err := netpol.NewModel(policies, p.workloads)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -56,6 +56,6 @@ func (p *Plane) Verify(ctx context.Context, policies []*networkingv1.NetworkPoli
 	start := time.Now()
 	observed, probes, probeErr := p.Probe(ctx, timeout)
 	r := &Result{Expected: model.Table(), Observed: observed, Probes: probes, ProbeErr: probeErr, Took: time.Since(start)}
-	r.Mismatches = reach.Mismatches(r.Expected, r.Observed)
+	r.Mismatches = netpol.Mismatches(r.Expected, r.Observed)
 	return r, nil
 }
