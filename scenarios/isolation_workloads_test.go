@@ -5,12 +5,12 @@ import (
 	"github.com/grpclab/grpclab/netpol"
 )
 
-// localWorkloads places the local data plane's workloads (netpol.LocalWorkloads: addresses
-// chosen for the article's policy) from the default manifests' Deployments and Namespaces.
+// localWorkloads are the isolation workloads of the default manifests (netpol.Workloads:
+// each Deployment's address is its grpclab.local/isolation-address annotation).
 func localWorkloads() ([]netpol.Workload, error) {
 	objs, err := manifests.Load(defaultVariants)
 	if err != nil {
 		return nil, err
 	}
-	return netpol.LocalWorkloads(objs)
+	return netpol.Workloads(objs)
 }

@@ -18,8 +18,8 @@ import (
 const probeTimeout = 400 * time.Millisecond
 
 // The protected workload of the article's policy and what the truth table must show about
-// it (Go holds the expectation; labels, addresses' roles and ports come from the manifests
-// and netpol.LocalWorkloads).
+// it (Go holds the expectation; labels, addresses and ports come from the manifests, through
+// netpol.Workloads).
 const (
 	dbPod       = "db-0"
 	frontendPod = "frontend-0"
@@ -57,7 +57,7 @@ func (d *demoEnv) dataPlane(ctx context.Context, r *stepRecord) *netns.Plane {
 		r.skip("%v", err)
 		return nil
 	}
-	workloads, err := netpol.LocalWorkloads(d.objs)
+	workloads, err := netpol.Workloads(d.objs)
 	if err != nil {
 		r.fail("%v", err)
 		return nil
