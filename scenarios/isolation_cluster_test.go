@@ -151,7 +151,7 @@ func probePods(ctx context.Context, pe cluster.PodExec, workloads []netpol.Workl
 			}
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
-				var r struct{ Target, TCP, GRPC, Detail string }
+				var r netpol.Probe
 				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 					problems = append(problems, fmt.Sprintf("from %s: %q: %v", w.Name, sc.Text(), err))
 					continue

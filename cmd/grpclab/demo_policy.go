@@ -185,7 +185,7 @@ func firstTarget(workloads []netpol.Workload, name string) netpol.Target {
 
 // narrowTable prints the columns the article's policy governs (db's port and the external
 // hosts of its egress rule) for every source: the whole table is wider than a screen.
-func narrowTable(res *netns.Result) []string {
+func narrowTable(res *netpol.Result) []string {
 	var cols []netpol.Target
 	for _, t := range res.Expected.Targets {
 		if t.Workload == dbPod || strings.HasPrefix(t.Workload, "ext-") {

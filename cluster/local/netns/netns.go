@@ -334,7 +334,8 @@ func (p *Plane) addr(t netpol.Target) string {
 	return ""
 }
 
-// Close stops the servers and removes every namespace of this plane.
+// Close stops the servers and removes every namespace of this plane; it fails naming
+// whatever it finds left behind. Closing twice is harmless.
 func (p *Plane) Close() error {
 	var errs []error
 	for _, s := range p.procs {
@@ -349,6 +350,11 @@ func (p *Plane) Close() error {
 	p.procs = nil
 	if err := Cleanup(p.prefix); err != nil {
 		errs = append(errs, err)
+	}
+	if left, err := Leftovers(p.prefix); err != nil {
+		errs = append(errs, err)
+	} else if len(left) > 0 {
+		errs = append(errs, fmt.Errorf("close: left behind: %s", strings.Join(left, ", ")))
 	}
 	return errors.Join(errs...)
 }

@@ -13,23 +13,12 @@ import (
 	"github.com/grpclab/grpclab/netpol"
 )
 
-// ProbeResult is one line of "grpclab-server probe", tied to the cell it fills.
-type ProbeResult struct {
-	Source string        `json:"source"`
-	Dest   netpol.Target `json:"dest"`
-	Target string        `json:"target"`
-	TCP    string        `json:"tcp"`
-	GRPC   string        `json:"grpc"`
-	Detail string        `json:"detail"`
-	MS     int64         `json:"ms"`
-}
-
 // Probe connects from every workload to every other workload's ports, all sources in
 // parallel (one "ip netns exec <ns> grpclab-server probe" each, which probes its targets in
 // parallel), and returns the observed table. A cell is Allow when the TCP connect succeeded,
 // Deny when it timed out or was refused. A TCP allow whose gRPC health check did not answer
 // SERVING is reported as an error: the server, not the policy, would be at fault.
-func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table, []ProbeResult, error) {
+func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table, []netpol.Probe, error) {
 	targets := netpol.Targets(p.workloads)
 	table := netpol.NewTable(netpol.Names(p.workloads), targets)
 	byAddr := map[string]netpol.Target{}
@@ -38,7 +27,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table
 	}
 	type answer struct {
 		src string
-		res []ProbeResult
+		res []netpol.Probe
 		err error
 	}
 	answers := make([]answer, len(p.workloads))
@@ -58,7 +47,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table
 		})
 	}
 	wg.Wait()
-	var all []ProbeResult
+	var all []netpol.Probe
 	var problems []string
 	for _, a := range answers {
 		if a.err != nil {
@@ -89,7 +78,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table
 }
 
 // probeFrom runs the prober inside a namespace against addrs.
-func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeout time.Duration) ([]ProbeResult, error) {
+func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeout time.Duration) ([]netpol.Probe, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
@@ -101,10 +90,10 @@ func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeou
 	if err != nil {
 		return nil, fmt.Errorf("%s probe in %s: %w: %s", p.server, ns, err, strings.TrimSpace(stderr.String()))
 	}
-	var res []ProbeResult
+	var res []netpol.Probe
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
-		var r ProbeResult
+		var r netpol.Probe
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("probe in %s: line %q: %w", ns, sc.Text(), err)
 		}
@@ -114,14 +103,6 @@ func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeou
 		return nil, fmt.Errorf("probe in %s: %d results for %d targets", ns, len(res), len(addrs))
 	}
 	return res, nil
-}
-
-// CallResult is the part of a `grpclab-server probe --call` line that says what the L7 half
-// answered: the TCP verdict, then the call's gRPC code and message.
-type CallResult struct {
-	TCP         string `json:"tcp"`
-	Call        string `json:"call"`
-	CallMessage string `json:"callMessage"`
 }
 
 // Addr is host:port of a workload's first port, as the other workloads reach it.
@@ -136,8 +117,8 @@ func (p *Plane) Addr(workload string) (string, error) {
 
 // Call runs `grpclab-server probe --call method` inside workload from's namespace against
 // workload to's first port, with md as key, value pairs of metadata.
-func (p *Plane) Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (CallResult, error) {
-	var r CallResult
+func (p *Plane) Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (netpol.CallResult, error) {
+	var r netpol.CallResult
 	target, err := p.Addr(to)
 	if err != nil {
 		return r, err
