@@ -2,7 +2,8 @@
 // local grpclab-server processes on 127.0.0.1, and the Gateway listeners, GRPCRoutes and
 // Ingresses are rendered into one real nginx (see cluster/local/nginxconf). NetworkPolicy is
 // enforced only in the data planes it starts for the isolation suite (cluster.PolicyLab, in
-// cluster/local/netns).
+// cluster/local/netns). Every process it starts or stops goes through one supervisor,
+// cluster/local/proc.
 package local
 
 import (

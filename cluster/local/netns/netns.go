@@ -9,6 +9,7 @@
 // destination interfaces known. Routing instead of a bridge keeps filtering in the plain
 // inet forward hook (no br_netfilter, no bridge-family conntrack questions).
 //
+// Its servers, probes and tools run under the local platform's supervisor (cluster/local/proc).
 // Everything lives in namespaces named "<prefix>-…" that this package creates; veths are
 // created directly inside them, so the host's interfaces, routes and nftables are never
 // touched. Root is required; without it every entry point returns an error wrapping
@@ -33,6 +34,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/grpclab/grpclab/cluster/local/proc"
 	"github.com/grpclab/grpclab/netpol"
 )
 
@@ -85,12 +87,10 @@ type Plane struct {
 	log       *slog.Logger
 }
 
-// server is one grpclab-server process; done closes when it exits.
+// server is one grpclab-server process and what it said on stderr.
 type server struct {
-	cmd    *exec.Cmd
+	*proc.Child
 	stderr *bytes.Buffer
-	done   chan struct{}
-	err    error
 }
 
 // Start builds the namespaces, starts a server on every workload port and waits until each
@@ -187,7 +187,7 @@ func (p *Plane) Command(ctx context.Context, workload, name string, args ...stri
 	if err != nil {
 		return nil, err
 	}
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...), nil
+	return proc.CommandContext(ctx, toolGrace, "ip", append([]string{"netns", "exec", ns, name}, args...)...), nil
 }
 
 // Apply replaces the node's policy table with the rendering of policies, atomically.
@@ -196,7 +196,7 @@ func (p *Plane) Apply(ctx context.Context, policies []*networkingv1.NetworkPolic
 	if err != nil {
 		return fmt.Errorf("apply policies: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.node(), "nft", "-f", "-")
+	cmd := proc.CommandContext(ctx, toolGrace, "ip", "netns", "exec", p.node(), "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("apply policies: nft -f: %w: %s\nruleset:\n%s", err, bytes.TrimSpace(out), rules)
@@ -271,16 +271,13 @@ func (p *Plane) startServers(context.Context) error {
 			cmd := exec.Command("ip", "netns", "exec", p.ns[w.Name], p.server,
 				"--addr", fmt.Sprintf(":%d", port.Port), "--name", w.Name, "--log-level", "warn")
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-			cmd.Stderr = s.stderr
-			if err := cmd.Start(); err != nil {
+			stderr := &bytes.Buffer{}
+			cmd.Stderr = stderr
+			c, err := proc.Start(cmd)
+			if err != nil {
 				return fmt.Errorf("workload %q port %d: %w", w.Name, port.Port, err)
 			}
-			go func() {
-				s.err = cmd.Wait()
-				close(s.done)
-			}()
-			p.procs = append(p.procs, s)
+			p.procs = append(p.procs, &server{Child: c, stderr: stderr})
 		}
 	}
 	return nil
@@ -300,8 +297,8 @@ func (p *Plane) waitServers(ctx context.Context) error {
 	for {
 		for _, s := range p.procs {
 			select {
-			case <-s.done:
-				return fmt.Errorf("server %v exited: %v: %s", s.cmd.Args, s.err, strings.TrimSpace(s.stderr.String()))
+			case <-s.Done():
+				return fmt.Errorf("server %v exited: %v: %s", s.Args(), s.Err(), strings.TrimSpace(s.stderr.String()))
 			default:
 			}
 		}
@@ -339,12 +336,10 @@ func (p *Plane) addr(t netpol.Target) string {
 func (p *Plane) Close() error {
 	var errs []error
 	for _, s := range p.procs {
-		// The whole process group: "ip netns exec" execs the server, but be safe.
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			errs = append(errs, fmt.Errorf("close: server %v did not exit after SIGKILL", s.cmd.Args))
+		// The whole process group: "ip netns exec" execs the server, but be safe. Nothing on
+		// these servers needs to drain.
+		if err := s.Stop(context.Background(), []proc.Step{{Signal: syscall.SIGKILL, Group: true, Wait: 5 * time.Second}}); err != nil {
+			errs = append(errs, fmt.Errorf("close: %w", err))
 		}
 	}
 	p.procs = nil
@@ -397,7 +392,10 @@ func Cleanup(prefix string) error {
 		if out, err := run(ctx, "ip", "netns", "pids", n); err == nil {
 			for _, f := range strings.Fields(out) {
 				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					// Not a child of this process, perhaps of a crashed run: alive is /proc's word.
+					if err := proc.Stop(ctx, pid, func() bool { return proc.Alive(pid, nil) }, proc.Kill); err != nil {
+						errs = append(errs, fmt.Errorf("cleanup %s: %w", n, err))
+					}
 				}
 			}
 		}
@@ -539,9 +537,13 @@ func namespaces(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// toolGrace is how long a tool or a probe gets between SIGTERM and SIGKILL once its context
+// is done.
+const toolGrace = 2 * time.Second
+
 func run(ctx context.Context, name string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := proc.CommandContext(ctx, toolGrace, name, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))

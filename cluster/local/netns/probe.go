@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/grpclab/grpclab/cluster/local/proc"
 	"github.com/grpclab/grpclab/netpol"
 )
 
@@ -83,7 +83,7 @@ func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeou
 		return nil, nil
 	}
 	args := append([]string{"netns", "exec", ns, p.server, "probe", "--timeout", timeout.String()}, addrs...)
-	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd := proc.CommandContext(ctx, toolGrace, "ip", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
