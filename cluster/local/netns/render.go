@@ -26,7 +26,7 @@ import (
 // they match at render time, as Felix resolves them into IP sets.
 //
 // ifaces maps a workload name to its interface in the node namespace. Policies are assumed
-// valid (netpol.Validate); this renderer resolves selectors independently of the reach model
+// valid (netpol.Validate); this renderer resolves selectors independently of the netpol model
 // so the data-plane test checks one against the other.
 func Render(table string, workloads []netpol.Workload, ifaces map[string]string, policies []*networkingv1.NetworkPolicy) (string, error) {
 	for _, w := range workloads {

@@ -123,6 +123,12 @@ func TestStopErrorNamesPidAndSignal(t *testing.T) {
 	if err := Stop(context.Background(), 0, func() bool { return true }, Kill); err == nil {
 		t.Error("Stop(pid 0): no error; it would signal this process group")
 	}
+	if err := Stop(context.Background(), c.PID(), func() bool { return true }, nil); err == nil || !strings.Contains(err.Error(), "no signal to send") {
+		t.Errorf("Stop without steps: %v, want an error saying so", err)
+	}
+	if err := Stop(context.Background(), 0, func() bool { return false }, Kill); err != nil {
+		t.Errorf("Stop of what is already gone: %v, want nil", err)
+	}
 }
 
 func TestCommandContextStopsOnCancel(t *testing.T) {

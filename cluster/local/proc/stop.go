@@ -28,11 +28,18 @@ var Kill = []Step{{Signal: syscall.SIGKILL, Wait: 5 * time.Second}}
 // A done ctx cuts every wait but the last step's, which has SIGKILL's job of making sure. The
 // error names the pid and the last signal it survived, or a signal that could not be sent.
 func Stop(ctx context.Context, pid int, alive func() bool, steps []Step) error {
+	if !alive() {
+		return nil
+	}
 	if pid <= 0 {
+		// 0 and -1 would signal this process's group, or every process it may signal.
 		return fmt.Errorf("stop pid %d: not a process", pid)
 	}
+	if len(steps) == 0 {
+		return fmt.Errorf("stop pid %d: no signal to send", pid)
+	}
 	for n, s := range steps {
-		if !alive() {
+		if n > 0 && !alive() {
 			return nil
 		}
 		target := pid
