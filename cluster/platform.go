@@ -1,5 +1,7 @@
 // Package cluster holds the platforms grpclab runs on: kind (a real cluster) and local
-// (processes and nginx). Scenarios and the CLI see only the Platform interface.
+// (processes and nginx). Scenarios and the CLI see only the Platform interface, and the small
+// optional ones a platform may add (PodExec, PolicyLab, GatewayListeners, KubeAPI, Disruptor),
+// which a suite asks for and skips without, saying why.
 package cluster
 
 import (
