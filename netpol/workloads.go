@@ -3,6 +3,7 @@ package netpol
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,15 @@ const AddressAnnotation = "grpclab.local/isolation-address"
 // Outside workloads, which no manifest can declare. Errors name the file, the object and the
 // field.
 func Workloads(objs []manifests.Object) ([]Workload, error) {
+	pods, err := annotated(objs)
+	if err != nil {
+		return nil, err
+	}
+	return append(pods, Outside()...), nil
+}
+
+// annotated returns the workload of every Deployment that carries AddressAnnotation.
+func annotated(objs []manifests.Object) ([]Workload, error) {
 	nsLabels := map[string]map[string]string{}
 	for _, ns := range manifests.Of[*corev1.Namespace](objs) {
 		nsLabels[ns.Name] = ns.Labels
@@ -61,7 +71,23 @@ func Workloads(objs []manifests.Object) ([]Workload, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("isolation workloads: no Deployment of the manifests carries the annotation %s", AddressAnnotation)
 	}
-	return append(out, Outside()...), nil
+	return out, nil
+}
+
+// Namespaces lists, in order, the namespaces of the isolation workloads the manifests declare:
+// where a cluster runs their pods. The Outside workloads' namespace is not among them.
+func Namespaces(objs []manifests.Object) ([]string, error) {
+	ws, err := annotated(objs)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, w := range ws {
+		if !slices.Contains(out, w.Namespace) {
+			out = append(out, w.Namespace)
+		}
+	}
+	return out, nil
 }
 
 // Outside returns the isolation workloads that are no Deployment of the manifests: the

@@ -50,6 +50,13 @@ func TestWorkloadsFromManifests(t *testing.T) {
 	if _, ok := byName["bar-canary-0"]; ok {
 		t.Error("bar-canary carries no address annotation and must not be an isolation workload")
 	}
+	ns, err := Namespaces(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ns, " "); got != "default myproject other" {
+		t.Errorf("Namespaces = %q, want the manifests' \"default myproject other\"", got)
+	}
 	if _, err := NewModel(nil, ws); err != nil {
 		t.Errorf("the manifests' workloads do not make a model: %v", err)
 	}

@@ -21,9 +21,6 @@ import (
 	"github.com/grpclab/grpclab/netpol"
 )
 
-// isolationNamespaces hold the workloads the isolation suite probes on a cluster.
-var isolationNamespaces = []string{"default", "myproject", "other"}
-
 // clusterProbeTimeout is longer than the local one: pod to pod crosses a real CNI.
 const clusterProbeTimeout = time.Second
 
@@ -32,6 +29,11 @@ const clusterProbeTimeout = time.Second
 // inside every server pod (`grpclab-server probe`, exec'd in parallel) and compares with the
 // model built from the pods' real labels and IPs; then it deletes the policies again.
 func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...any), pe cluster.PodExec) {
+	// The namespaces of the manifests' isolation workloads hold the pods to probe.
+	_, namespaces, err := isolationWorkloads()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range policyVariants {
 		name := v
 		if name == "" {
@@ -44,7 +46,7 @@ func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...
 		if err := lab.platform.Apply(ctx, objs); err != nil {
 			t.Fatalf("%s: apply: %v", name, err)
 		}
-		pods, err := pe.Pods(ctx, isolationNamespaces...)
+		pods, err := pe.Pods(ctx, namespaces...)
 		if err != nil {
 			t.Fatal(err)
 		}

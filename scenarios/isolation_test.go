@@ -113,12 +113,7 @@ func TestIsolation(t *testing.T) {
 			if unavailable = pl.PolicyLabAvailable(); unavailable != nil {
 				return ctx
 			}
-			// The isolation workloads, addresses included, are the default manifests'.
-			objs, err := manifests.Load(defaultVariants)
-			if err != nil {
-				t.Fatal(err)
-			}
-			workloads, err := netpol.Workloads(objs)
+			workloads, _, err := isolationWorkloads()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,4 +132,19 @@ func TestIsolation(t *testing.T) {
 			return ctx
 		})
 	testenv.Test(t, f.Feature())
+}
+
+// isolationWorkloads are the default manifests' isolation workloads, addresses included
+// (netpol.Workloads), and the namespaces where a cluster runs their pods.
+func isolationWorkloads() ([]netpol.Workload, []string, error) {
+	objs, err := manifests.Load(defaultVariants)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := netpol.Workloads(objs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, err := netpol.Namespaces(objs)
+	return ws, ns, err
 }
