@@ -354,6 +354,56 @@ func (b *builder) listeners(gw *gatewayv1.Gateway) {
 		b.m.Listeners = append(b.m.Listeners, l)
 		b.byGW[gw] = append(b.byGW[gw], l)
 	}
+	b.conflicts(gw)
+}
+
+// httpFamily are the protocols whose listeners are told apart by port and hostname; the
+// others (TCP, UDP) by port alone.
+var httpFamily = []gatewayv1.ProtocolType{gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType}
+
+// conflicts applies the spec's "Handling indistinct Listeners" (GatewaySpec.Listeners): two
+// listeners of the Gateway on one port conflict when their protocols differ
+// (ProtocolConflict), or when they share the protocol and, for HTTP, HTTPS and TLS, the
+// hostname (HostnameConflict). Every conflicted listener gets Conflicted=True and none is
+// accepted: the spec forbids picking a winner.
+func (b *builder) conflicts(gw *gatewayv1.Gateway) {
+	ls := b.byGW[gw]
+	reasons := make([]gatewayv1.ListenerConditionReason, len(ls))
+	with := make([]string, len(ls))
+	for i, a := range ls {
+		for j, c := range ls {
+			if i == j || a.Spec.Port != c.Spec.Port {
+				continue
+			}
+			var reason gatewayv1.ListenerConditionReason
+			switch {
+			case a.Spec.Protocol != c.Spec.Protocol:
+				reason = gatewayv1.ListenerReasonProtocolConflict
+			case !slices.Contains(httpFamily, a.Spec.Protocol) || a.Hostname == c.Hostname:
+				reason = gatewayv1.ListenerReasonHostnameConflict
+			default:
+				continue
+			}
+			if reasons[i] == "" || reason == gatewayv1.ListenerReasonProtocolConflict {
+				reasons[i], with[i] = reason, string(c.Spec.Name)
+			}
+		}
+	}
+	for i, l := range ls {
+		if reasons[i] == "" {
+			continue
+		}
+		b.issue(gw, "Gateway", l.Field, string(reasons[i]), "listener %q (%s, port %d) conflicts with listener %q: neither is accepted",
+			l.Spec.Name, l.Spec.Protocol, l.Spec.Port, with[i])
+		// As the conformance suite expects (tests/listenerset-hostname-conflict.go): Accepted
+		// False and Conflicted True, both with the conflict's reason.
+		msg := b.m.Issues[len(b.m.Issues)-1].Message
+		l.accepts = false
+		if l.Conditions[0].Status {
+			l.Conditions[0] = Condition{Type: string(gatewayv1.ListenerConditionAccepted), Reason: string(reasons[i]), Message: msg}
+		}
+		l.Conditions = append(l.Conditions, Condition{Type: string(gatewayv1.ListenerConditionConflicted), Status: true, Reason: string(reasons[i]), Message: msg})
+	}
 }
 
 func deref[T ~string](p *T) string {

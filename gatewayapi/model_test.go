@@ -215,3 +215,55 @@ func TestListenerConditions(t *testing.T) {
 		})
 	}
 }
+
+// TestListenerConflicts: listeners of one Gateway that the spec cannot tell apart are all
+// Conflicted and none is accepted (no winner); a distinct listener beside them is untouched.
+func TestListenerConflicts(t *testing.T) {
+	h := func(s string) *gatewayv1.Hostname { v := gatewayv1.Hostname(s); return &v }
+	for _, tc := range []struct {
+		name      string
+		listeners []gatewayv1.Listener
+		want      []string // each listener's Conflicted reason, "" for none
+	}{
+		{"same port and hostname", []gatewayv1.Listener{
+			{Name: "a", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: h("x.example.com")},
+			{Name: "b", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: h("x.example.com")},
+			{Name: "c", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: h("y.example.com")},
+		}, []string{"HostnameConflict", "HostnameConflict", ""}},
+		{"both without a hostname", []gatewayv1.Listener{
+			{Name: "a", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
+			{Name: "b", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
+		}, []string{"HostnameConflict", "HostnameConflict"}},
+		{"HTTP and HTTPS on one port", []gatewayv1.Listener{
+			{Name: "a", Port: 443, Protocol: gatewayv1.HTTPProtocolType},
+			{Name: "b", Port: 443, Protocol: gatewayv1.HTTPSProtocolType, Hostname: h("x.example.com"),
+				TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert"}}}},
+			{Name: "c", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
+		}, []string{"ProtocolConflict", "ProtocolConflict", ""}},
+		{"distinct by port or hostname", []gatewayv1.Listener{
+			{Name: "a", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
+			{Name: "b", Port: 8080, Protocol: gatewayv1.HTTPProtocolType},
+			{Name: "c", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: h("*.example.com")},
+		}, []string{"", "", ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := objects()
+			in.Gateways[0].Spec.Listeners = tc.listeners
+			m := Build(in)
+			for i, l := range m.Listeners {
+				got := ""
+				for _, c := range l.Conditions {
+					if c.Type == "Conflicted" && c.Status {
+						got = c.Reason
+					}
+				}
+				if got != tc.want[i] {
+					t.Errorf("listener %s: Conflicted %q, want %q (%+v)", l.Spec.Name, got, tc.want[i], l.Conditions)
+				}
+				if l.Accepted() != (got == "") || l.Conditions[0].Status != (got == "") {
+					t.Errorf("listener %s: accepted %v (%+v), want %v", l.Spec.Name, l.Accepted(), l.Conditions[0], got == "")
+				}
+			}
+		})
+	}
+}

@@ -61,7 +61,6 @@ func (r *renderer) modelDiagnostics() {
 // collectListeners takes the model's listeners that nginx can serve and groups them by
 // address.
 func (r *renderer) collectListeners() error {
-	seenHost := map[string]string{} // gateway+addr+hostname -> listener, for conflicts
 	for _, ml := range r.model.Listeners {
 		gw, l := ml.Gateway, ml.Spec
 		field := ml.Field
@@ -84,15 +83,9 @@ func (r *renderer) collectListeners() error {
 			return fmt.Errorf("gateway %s/%s %s (listener %q): GatewayListen: %w", gw.Namespace, gw.Name, field, l.Name, err)
 		}
 		li := &listenerInfo{model: ml, gw: gw, spec: l, addr: addr, tls: l.Protocol == gatewayv1.HTTPSProtocolType}
-		hostKey := objKey(gw.Namespace, gw.Name) + " " + addr + " " + ml.Hostname
-		if prev, dup := seenHost[hostKey]; dup {
-			diag("HostnameConflict", "listener %q: same address and hostname as listener %q; not rendered", l.Name, prev)
-			continue
-		}
 		if li.tls && !r.listenerCerts(li) {
 			continue
 		}
-		seenHost[hostKey] = string(l.Name)
 		ga, ok := r.gwAddrs[addr]
 		if !ok {
 			if owner, taken := r.reserved[addr]; taken {
