@@ -19,7 +19,7 @@ var production = DefaultVariants()
 func TestVariants(t *testing.T) {
 	// Other packages code against these names.
 	want := []string{
-		"base", "gateway-api", "gateway-api/canary-0", "gateway-api/canary-100",
+		"base", "base/prestop", "gateway-api", "gateway-api/canary-0", "gateway-api/canary-100",
 		"gateway-api/reflection", "gateway-api/weighted-canary",
 		"ingress-nginx", "ingress-nginx/migration", "ingress-nginx/recycling-tuned", "ingress-nginx/stream-timeouts",
 		"networkpolicy/article", "networkpolicy/default-deny", "networkpolicy/gateway-only",

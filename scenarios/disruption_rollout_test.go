@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/services/helloworldpb"
 )
@@ -39,41 +40,33 @@ const (
 func TestDisruptionRollout(t *testing.T) {
 	table := &disruptionTable{}
 	s := newScenario("disruption/rollout", "disruption")
-	for _, c := range disruptionClients {
-		s.add("rolling update of bar-stable under Login load through the gateway, "+c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-			d := disruptor(t)
-			top := readTopology(t)
-			before, err := lab.platform.Backends(ctx, "default", "bar-svc", top.barPort)
-			if err != nil {
-				t.Fatal(err)
+	// prestop is the fix variant: bar-stable with a preStop sleep, so the endpoint leaves the
+	// proxy's configuration before the server is signalled.
+	const prestop = "base/prestop"
+	for _, variant := range []string{"", prestop} {
+		for _, c := range disruptionClients {
+			name := "rolling update of bar-stable under Login load through the gateway, " + c.name
+			if variant != "" {
+				name = fmt.Sprintf("rolling update of bar-stable with a preStop sleep (%s) under Login load through the gateway, %s", variant, c.name)
 			}
-			target := lab.target(gateway, top.barHost)
-			settle(ctx, t, note, target, top.stable)
-			p := newPool(t, target, c)
-			res, streams := measure(ctx, t, shape, p, func(ctx context.Context) error {
-				return d.RolloutRestart(ctx, "default", top.stable)
-			})
-			r := newRun("gateway → bar-svc", "rolling update of "+top.stable, c, p, res, streams,
-				"GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them")
-			r.seen = fmt.Sprintf("%d unary calls failed; %d connections dialled for %d%s; %d of %d streams ended by the old replicas' drain (%s)",
-				res.Counts().Failed(), r.dials, r.conns, byPlatform(" (each nginx reload sends GOAWAY)", ""), cuts(streams), len(streams), cutCodes(streams))
-			table.record(t, note, r, "rolling update", shape)
-			if f := res.Counts().Failed(); f > 0 {
-				t.Errorf("%d of %d calls failed (%s), want 0: %v", f, res.Counts().Total(), failedByPhase(res), res.Messages())
-			}
-			for i, sr := range streams {
-				if code := status.Code(sr.err); code != codes.Unavailable {
-					t.Errorf("stream %d (served by %v) ended with %v, want Unavailable from the old replica's drain", i, sr.servedBy, sr.err)
+			s.add(name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
+				d := disruptor(t)
+				top := readTopology(t)
+				event := "rolling update of " + top.stable
+				if variant != "" {
+					if err := lab.applyVariants(ctx, variant); err != nil {
+						t.Fatal(err)
+					}
+					defer func() {
+						if err := lab.resetFrom(ctx, variant); err != nil {
+							t.Errorf("put the default variants back: %v", err)
+						}
+					}()
+					event += " (preStop sleep)"
 				}
-			}
-			after, err := lab.platform.Backends(ctx, "default", "bar-svc", top.barPort)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(after) != len(before) || slices.ContainsFunc(after, func(a string) bool { return slices.Contains(before, a) }) {
-				t.Errorf("bar-svc endpoints %v before, %v after: want as many, every one new", before, after)
-			}
-		})
+				rollout(ctx, t, note, d, c, top, event, table)
+			})
+		}
 	}
 	for _, c := range disruptionClients {
 		s.add(fmt.Sprintf("graceful stop drops 0 of %d in-flight calls direct to a replica, %s", drainStreams, c.name), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
@@ -94,6 +87,43 @@ func TestDisruptionRollout(t *testing.T) {
 			"The emulator replaces one replica at a time: start, SERVING, into the endpoints (nginx reload), out of them (reload), SIGTERM, exit.",
 			"On kind: kubectl rollout restart's restartedAt annotation; the Deployment's default strategy replaces one pod at a time (maxSurge 1, maxUnavailable 0 for 2 replicas), "+
 				"and the kubelet sends SIGTERM while the endpoint is being removed (no preStop hook); the event ends once every old pod has exited.")))
+}
+
+// rollout is one rolling update of bar-stable under load through the gateway: no unary call
+// may fail, every stream is ended by the old replicas' drain with UNAVAILABLE, and the
+// endpoints are all new afterwards.
+func rollout(ctx context.Context, t *testing.T, note func(string, ...any), d cluster.Disruptor, c clientKind, top topology, event string, table *disruptionTable) {
+	t.Helper()
+	before, err := lab.platform.Backends(ctx, "default", "bar-svc", top.barPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := lab.target(gateway, top.barHost)
+	settle(ctx, t, note, target, top.stable)
+	p := newPool(t, target, c)
+	res, streams := measure(ctx, t, shape, p, func(ctx context.Context) error {
+		return d.RolloutRestart(ctx, "default", top.stable)
+	})
+	r := newRun("gateway → bar-svc", event, c, p, res, streams,
+		"GracefulStop (--shutdown-timeout) and the endpoint leaving before SIGTERM (a preStop sleep on a cluster); streams need the client to re-open them")
+	r.seen = fmt.Sprintf("%d unary calls failed; %d connections dialled for %d%s; %d of %d streams ended by the old replicas' drain (%s)",
+		res.Counts().Failed(), r.dials, r.conns, byPlatform(" (each nginx reload sends GOAWAY)", ""), cuts(streams), len(streams), cutCodes(streams))
+	table.record(t, note, r, "rolling update", shape)
+	if f := res.Counts().Failed(); f > 0 {
+		t.Errorf("%d of %d calls failed (%s), want 0: %v", f, res.Counts().Total(), failedByPhase(res), res.Messages())
+	}
+	for i, sr := range streams {
+		if code := status.Code(sr.err); code != codes.Unavailable {
+			t.Errorf("stream %d (served by %v) ended with %v, want Unavailable from the old replica's drain", i, sr.servedBy, sr.err)
+		}
+	}
+	after, err := lab.platform.Backends(ctx, "default", "bar-svc", top.barPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) || slices.ContainsFunc(after, func(a string) bool { return slices.Contains(before, a) }) {
+		t.Errorf("bar-svc endpoints %v before, %v after: want as many, every one new", before, after)
+	}
 }
 
 // drainDirect holds drainStreams SayHelloStream calls open direct to one replica of bar-svc,

@@ -58,22 +58,11 @@ func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment str
 	if err != nil {
 		return fmt.Errorf("rollout restart %s/%s: %w", namespace, deployment, err)
 	}
-	generation := d.Generation
+	if err := p.rolledOut(ctx, namespace, deployment, d.Generation); err != nil {
+		return fmt.Errorf("rollout restart: %w", err)
+	}
 	var state string
 	err = wait.PollUntilContextTimeout(ctx, disruptPoll, p.timeout, true, func(ctx context.Context) (bool, error) {
-		d, err := deployments.Get(ctx, deployment, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		s := d.Status
-		state = fmt.Sprintf("observed generation %d of %d, %d updated, %d available, %d in all, of %d", s.ObservedGeneration, generation, s.UpdatedReplicas, s.AvailableReplicas, s.Replicas, want)
-		if s.ObservedGeneration < generation || s.UpdatedReplicas != want || s.Replicas != want || s.AvailableReplicas != want {
-			return false, nil
-		}
 		pods, err := p.deploymentPods(ctx, d)
 		if err != nil {
 			return false, err
@@ -88,6 +77,31 @@ func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment str
 	})
 	if err != nil {
 		return fmt.Errorf("rollout restart %s/%s: %w (%s)", namespace, deployment, err, state)
+	}
+	return nil
+}
+
+// rolledOut waits until the Deployment's rollout is complete, as `kubectl rollout status`
+// sees it: its generation (at least generation) observed, and every replica updated and
+// available, none of an older template left.
+func (p *Platform) rolledOut(ctx context.Context, namespace, deployment string, generation int64) error {
+	var state string
+	err := wait.PollUntilContextTimeout(ctx, disruptPoll, p.timeout, true, func(ctx context.Context) (bool, error) {
+		d, err := p.fwd.cs.AppsV1().Deployments(namespace).Get(ctx, deployment, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		generation = max(generation, d.Generation)
+		s := d.Status
+		state = fmt.Sprintf("observed generation %d of %d, %d updated, %d available, %d in all, of %d", s.ObservedGeneration, generation, s.UpdatedReplicas, s.AvailableReplicas, s.Replicas, want)
+		return s.ObservedGeneration >= generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("deployment %s/%s rollout: %w (%s)", namespace, deployment, err, state)
 	}
 	return nil
 }

@@ -397,8 +397,8 @@ func (p *Platform) stepAt(ctx context.Context, level slog.Level, name string, fn
 }
 
 // Apply sets the controller's GatewayClass on the Gateways, server-side applies the
-// generated Secrets and the objects, and waits for Deployments Available and Gateways
-// Programmed.
+// generated Secrets and the objects, and waits for Deployments Available and rolled out and
+// Gateways Programmed.
 func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
 	if p.applier == nil {
 		return errors.New("kind platform: apply before up")
@@ -422,7 +422,19 @@ func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
 		return err
 	}
 	return p.stepAt(ctx, slog.LevelDebug, "wait for deployments and gateways", func(ctx context.Context) error {
-		return p.applier.WaitAll(ctx, Readiness(items), p.timeout)
+		if err := p.applier.WaitAll(ctx, Readiness(items), p.timeout); err != nil {
+			return err
+		}
+		// Available holds all through a rolling update (maxUnavailable 0): a Deployment whose
+		// template changed is ready once every pod runs the new one.
+		for _, it := range items {
+			if gvk := it.Object.GroupVersionKind(); gvk.Group == "apps" && gvk.Kind == "Deployment" {
+				if err := p.rolledOut(ctx, namespaceOf(it.Object), it.Object.GetName(), 0); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }
 

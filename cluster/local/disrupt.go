@@ -65,8 +65,9 @@ func (p *Platform) rerender(ctx context.Context) error {
 
 // RolloutRestart replaces the Deployment's replicas one at a time, in pod-name order: start
 // the new replica (it keeps its pod name, so x-served-by prefixes stay), wait until it is
-// SERVING, reload the proxy with both, reload it without the old one, then SIGTERM the old
-// one and wait for it to exit (SIGKILL after 5 s, as stop does). A cluster removes the
+// SERVING, reload the proxy with both, reload it without the old one, run the container's
+// preStop sleep if it has one, then SIGTERM the old one and wait for it to exit (SIGKILL
+// after 5 s, as stop does). A cluster removes the
 // endpoint and signals the pod concurrently; the emulator orders them, as a preStop sleep
 // would, so what the suite measures is the proxy and the server, not that race.
 func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment string) error {
@@ -111,6 +112,13 @@ func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment str
 		p.st.Processes = slices.DeleteFunc(p.st.Processes, func(x process) bool { return x.PID == o.PID })
 		if err := p.rerender(ctx); err != nil {
 			return fmt.Errorf("rollout restart: take %s (pid %d) out of the endpoints: %w", o.Pod, o.PID, err)
+		}
+		if d := t.preStopSleep(); d > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("rollout restart: preStop sleep of %s: %w", o.Pod, ctx.Err())
+			case <-time.After(d):
+			}
 		}
 		if err := stop(ctx, o.PID, o.Binary); err != nil {
 			return fmt.Errorf("rollout restart: %w", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,14 @@ func templateOf(d *appsv1.Deployment) (*podTemplate, error) {
 	case len(found) > 1:
 		return nil, fmt.Errorf("deployment %s/%s: %d containers run %s; the local platform runs one per pod", d.Namespace, d.Name, len(found), ServerImage)
 	}
+	if lc := found[0].Lifecycle; lc != nil {
+		if pre := lc.PreStop; pre != nil && (pre.Sleep == nil || pre.Exec != nil || pre.HTTPGet != nil || pre.TCPSocket != nil) {
+			return nil, fmt.Errorf("deployment %s/%s container %s: spec.template.spec.containers.lifecycle.preStop: only sleep is emulated", d.Namespace, d.Name, found[0].Name)
+		}
+		if lc.PostStart != nil {
+			return nil, fmt.Errorf("deployment %s/%s container %s: spec.template.spec.containers.lifecycle.postStart is not emulated", d.Namespace, d.Name, found[0].Name)
+		}
+	}
 	replicas := 1
 	if d.Spec.Replicas != nil {
 		replicas = int(*d.Spec.Replicas)
@@ -50,6 +59,14 @@ func templateOf(d *appsv1.Deployment) (*podTemplate, error) {
 		container:  found[0],
 		labels:     d.Spec.Template.Labels,
 	}, nil
+}
+
+// preStopSleep is the container's preStop sleep, 0 without one.
+func (t *podTemplate) preStopSleep() time.Duration {
+	if lc := t.container.Lifecycle; lc != nil && lc.PreStop != nil && lc.PreStop.Sleep != nil {
+		return time.Duration(lc.PreStop.Sleep.Seconds) * time.Second
+	}
+	return 0
 }
 
 // hash identifies the template, so a changed Deployment restarts its processes.
