@@ -13,7 +13,6 @@ import (
 	// Aliased: the subcommand function is bench, as its siblings are up and down.
 	labbench "github.com/grpclab/grpclab/bench"
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/kind"
 	"github.com/grpclab/grpclab/cluster/platforms"
 )
 
@@ -78,7 +77,7 @@ func runBench(ctx context.Context, stdout io.Writer, p cluster.Platform, name st
 	}
 	report := labbench.NewReport(name, p.Versions(), s, started, results)
 	report.Notes = append(report.Notes, skipped...)
-	if name == platforms.Kind && p.Versions()["direct to a pod"] != string(kind.DirectRouted) {
+	if platforms.DirectThroughTunnel(p) {
 		report.Notes = append(report.Notes, "on kind, direct reaches a pod through a port-forward (the API server's tunnel), itself a hop, so the ratios to direct understate each hop")
 	}
 	if err := labbench.Write(out, report); err != nil {

@@ -68,6 +68,8 @@ func parseStateFlags(command string, args []string, stderr io.Writer) (stateFlag
 
 func (s *stateFlags) localDir() string { return filepath.Join(s.dir, "local") }
 
+func (s *stateFlags) envPath() string { return filepath.Join(s.dir, cluster.EnvFile) }
+
 func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 
 // timedStep runs fn and prints one line with its duration.
