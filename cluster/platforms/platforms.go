@@ -1,7 +1,7 @@
-// Package platforms picks and builds a cluster.Platform by name, the one place the CLI and
-// the scenarios share that choice. It also builds a platform from the state an earlier
-// bring-up saved (Open), so that `grpclab status` and `grpclab down` work through the cluster
-// interfaces alone.
+// Package platforms picks, builds and brings up a cluster.Platform: the one place that knows
+// the platforms by name, and the one bring-up (Lab) that the CLI and the scenarios share. It
+// also builds a platform from the state an earlier bring-up saved (Open), so that `grpclab
+// status` and `grpclab down` work through the cluster interfaces alone.
 package platforms
 
 import (

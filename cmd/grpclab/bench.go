@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,11 +54,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: state directory: %w", err)
 	}
 	defer os.RemoveAll(stateDir)
-	p, name, err := bringUp(ctx, stdout, pf.platform, platforms.Options{StateDir: stateDir, ServerBinary: pf.server, Controller: pf.controller}, defaultVariants, nil, stateDir)
+	cfg := pf.lab(stateFlags{}, stdout, defaultVariants, nil)
+	cfg.StateDir, cfg.EnvDir = stateDir, "" // its own platform: no env file for others to find
+	l, err := bringUp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	return cleanUp(p, stateDir, runBench(ctx, stdout, p, name, settings, *out))
+	err = runBench(ctx, stdout, l.Platform(), l.Name(), settings, *out)
+	if derr := l.Down(ctx); derr != nil {
+		return errors.Join(err, fmt.Errorf("clean up: %w", derr))
+	}
+	return err
 }
 
 func runBench(ctx context.Context, stdout io.Writer, p cluster.Platform, name string, s labbench.Settings, out string) error {
