@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/scenarios/call"
 )
 
@@ -129,61 +130,42 @@ func Plan(routes []Route, concurrencies []int) []Case {
 	return cases
 }
 
-// Entry-point hosts, from the project's manifests (gateway-api/routes.yaml and
-// ingress-nginx/fortune-ingress.yaml).
-const (
-	// FooHost routes only com.example.User/Login, to foo-svc.
-	FooHost = "foo.example.com"
-	// BarHost routes every method to bar-svc.
-	BarHost = "bar.example.com"
-	// IngressHost routes every method to go-grpc-greeter-server.
-	IngressHost = "grpctest.dev.mydomain.com"
-)
-
-// backend is one Service behind an entry point.
-type backend struct {
-	service string
-	port    int32
-	// host and entry are how the entry point reaches it.
-	host  string
-	entry string
-}
-
 // Routes resolves, on a running platform, every route the benchmark measures: each method
 // through the Gateway host that routes it, through the Ingress, and direct (h2c) to the
 // first pod of the Service behind each, so every hop has its own baseline. An entry point
 // the platform does not serve (kind runs one controller: Gateway or Ingress) is skipped,
 // and skipped says so.
 func Routes(ctx context.Context, p cluster.Platform) (routes []Route, skipped []string, err error) {
+	objs, err := manifests.Load(manifests.DefaultVariants())
+	if err != nil {
+		return nil, nil, err
+	}
+	methods, err := plan(objs)
+	if err != nil {
+		return nil, nil, err
+	}
 	ep := p.Endpoints()
 	entries := map[string]string{Gateway: ep.Gateway.Address, Ingress: ep.Ingress.Address}
-	plan := []struct {
-		method Method
-		via    []backend
-	}{
-		{SayHello, []backend{{"bar-svc", 50051, BarHost, Gateway}, {"go-grpc-greeter-server", 80, IngressHost, Ingress}}},
-		{Login, []backend{{"foo-svc", 50051, FooHost, Gateway}, {"go-grpc-greeter-server", 80, IngressHost, Ingress}}},
-		{SayHelloStream, []backend{{"bar-svc", 50051, BarHost, Gateway}, {"go-grpc-greeter-server", 80, IngressHost, Ingress}}},
-	}
 	pods := map[string]string{}
-	for _, m := range plan {
+	for _, m := range methods {
 		for _, b := range m.via {
 			entry := entries[b.entry]
 			if entry == "" {
 				skipped = append(skipped, fmt.Sprintf("%s through the %s: platform %s serves no %s entry point", m.method.Name, b.entry, p.Name(), b.entry))
 				continue
 			}
-			pod, ok := pods[b.service]
+			key := fmt.Sprintf("%s/%s port %d", b.namespace, b.service, b.port)
+			pod, ok := pods[key]
 			if !ok {
-				addrs, err := p.Backends(ctx, "default", b.service, b.port)
+				addrs, err := p.Backends(ctx, b.namespace, b.service, b.port)
 				if err != nil {
-					return nil, nil, fmt.Errorf("backends of service default/%s port %d: %w", b.service, b.port, err)
+					return nil, nil, fmt.Errorf("backends of service %s: %w", key, err)
 				}
 				if len(addrs) == 0 {
-					return nil, nil, fmt.Errorf("backends of service default/%s port %d: no ready pod", b.service, b.port)
+					return nil, nil, fmt.Errorf("backends of service %s: no ready pod", key)
 				}
 				pod = addrs[0]
-				pods[b.service] = pod
+				pods[key] = pod
 			}
 			routes = append(routes,
 				Route{Method: m.method, Path: Direct, Backend: b.service, Target: call.Target{Address: pod, Plaintext: true}},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/manifests"
 )
@@ -77,16 +79,18 @@ func TestRoutes(t *testing.T) {
 						t.Errorf("%s direct→%s: target %+v, want plaintext to a pod", r.Method.Name, r.Backend, r.Target)
 					}
 				case Gateway:
-					wantHost := BarHost
+					// The expectations of the manifests' routes: bar.example.com takes every
+					// method, foo.example.com names Login, so Login goes there.
+					wantHost := "bar.example.com"
 					if r.Method.Name == Login.Name {
-						wantHost = FooHost // only foo.example.com routes Login
+						wantHost = "foo.example.com"
 					}
 					if r.Target.Host != wantHost || r.Target.Plaintext || r.Target.CAFile != "/ca.crt" || r.Target.Address != "127.0.0.1:443" {
 						t.Errorf("%s through the gateway: target %+v, want TLS to %s as %s", r.Method.Name, r.Target, "127.0.0.1:443", wantHost)
 					}
 				case Ingress:
-					if r.Target.Host != IngressHost || r.Backend != "go-grpc-greeter-server" || r.Target.Address != "127.0.0.1:8443" {
-						t.Errorf("%s through the ingress: %+v, want %s to go-grpc-greeter-server", r.Method.Name, r, IngressHost)
+					if r.Target.Host != "grpctest.dev.mydomain.com" || r.Backend != "go-grpc-greeter-server" || r.Target.Address != "127.0.0.1:8443" {
+						t.Errorf("%s through the ingress: %+v, want grpctest.dev.mydomain.com to go-grpc-greeter-server", r.Method.Name, r)
 					}
 				}
 			}
@@ -118,5 +122,57 @@ func TestPlan(t *testing.T) {
 	// A route's cases are adjacent, so compared figures are measured close in time.
 	if cases[0].Tool != ToolGHZ || cases[1].Tool != ToolClient || cases[1].Conn != Shared || cases[2].Conn != PerCall {
 		t.Errorf("first cases %s, %s, %s: want ghz, client shared, client per-call on one route", cases[0].Name(), cases[1].Name(), cases[2].Name())
+	}
+}
+
+// TestPlanFromManifests: a route change in the YAML moves the benchmark with it, and a
+// manifest set that routes a method nowhere is an error naming the method, not a silent gap.
+func TestPlanFromManifests(t *testing.T) {
+	objs, err := manifests.Load(manifests.DefaultVariants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods, err := plan(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range methods {
+		if len(m.via) != 2 || m.via[0].entry != Gateway || m.via[1].entry != Ingress {
+			t.Fatalf("%s: %+v, want a Gateway and an Ingress backend", m.method.Name, m.via)
+		}
+		if m.via[0].port == 0 || m.via[1].port == 0 || m.via[0].namespace == "" {
+			t.Errorf("%s: %+v: unresolved backend", m.method.Name, m.via)
+		}
+	}
+	var noIngress []manifests.Object
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Kind != "Ingress" {
+			noIngress = append(noIngress, o)
+		}
+	}
+	if _, err := plan(noIngress); err == nil || !strings.Contains(err.Error(), "no Ingress of the manifests routes /helloworld.Greeter/SayHello") {
+		t.Errorf("plan without Ingresses: %v, want an error naming the method", err)
+	}
+}
+
+func TestPathTakes(t *testing.T) {
+	exact, prefix := networkingv1.PathTypeExact, networkingv1.PathTypePrefix
+	const login = "/com.example.User/Login"
+	for _, c := range []struct {
+		path string
+		typ  *networkingv1.PathType
+		want bool
+	}{
+		{"/", &prefix, true},
+		{"/com.example.User", &prefix, true},
+		{"/com.example.User/", &prefix, true},
+		{"/com.example.Use", &prefix, false}, // whole path elements only
+		{login, &exact, true},
+		{"/com.example.User", &exact, false},
+		{"/", nil, true}, // ImplementationSpecific, read as Prefix
+	} {
+		if got := pathTakes(networkingv1.HTTPIngressPath{Path: c.path, PathType: c.typ}, login); got != c.want {
+			t.Errorf("path %q (%v): takes %s = %v, want %v", c.path, c.typ, login, got, c.want)
+		}
 	}
 }

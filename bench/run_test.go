@@ -58,19 +58,22 @@ func startServer(t *testing.T, creds credentials.TransportCredentials) string {
 	return lis.Addr().String()
 }
 
+// hopHost is the TLS server name of the test's in-process hop.
+const hopHost = "hop.test"
+
 // TestTinyRun measures a few dozen calls against in-process servers: plaintext as the
 // "direct" path, TLS as the hop, and checks what the report and its files say.
 func TestTinyRun(t *testing.T) {
 	dir := t.TempDir()
-	caFile, cert := testCA(t, dir, BarHost)
+	caFile, cert := testCA(t, dir, hopHost)
 	direct := startServer(t, nil)
 	hop := startServer(t, credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}}))
 
 	routes := []Route{
 		{Method: SayHello, Path: Direct, Backend: "bar-svc", Target: call.Target{Address: direct, Plaintext: true}},
-		{Method: SayHello, Path: Gateway, Backend: "bar-svc", Target: call.Target{Address: hop, Host: BarHost, CAFile: caFile}},
+		{Method: SayHello, Path: Gateway, Backend: "bar-svc", Target: call.Target{Address: hop, Host: hopHost, CAFile: caFile}},
 		{Method: Login, Path: Direct, Backend: "bar-svc", Target: call.Target{Address: direct, Plaintext: true}},
-		{Method: SayHelloStream, Path: Gateway, Backend: "bar-svc", Target: call.Target{Address: hop, Host: BarHost, CAFile: caFile}},
+		{Method: SayHelloStream, Path: Gateway, Backend: "bar-svc", Target: call.Target{Address: hop, Host: hopHost, CAFile: caFile}},
 	}
 	s := Settings{Duration: 150 * time.Millisecond, Warmup: 30 * time.Millisecond, Repetitions: 2, MaxCalls: 40, Concurrencies: []int{1, 2}}
 	cases := Plan(routes, s.Concurrencies)

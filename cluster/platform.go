@@ -1,5 +1,7 @@
 // Package cluster holds the platforms grpclab runs on: kind (a real cluster) and local
-// (processes and nginx). Scenarios and the CLI see only the Platform interface.
+// (processes and nginx). Scenarios and the CLI see only the Platform interface, and the small
+// optional ones a platform may add (PodExec, PolicyLab, GatewayListeners, KubeAPI, Disruptor),
+// which a suite asks for and skips without, saying why.
 package cluster
 
 import (
@@ -9,9 +11,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // Platform is one place the manifests can run.
@@ -83,6 +87,35 @@ type PodExec interface {
 	Pods(ctx context.Context, namespaces ...string) ([]Pod, error)
 	// Exec runs command in the pod's server container and returns its standard output.
 	Exec(ctx context.Context, namespace, pod string, command ...string) ([]byte, error)
+}
+
+// PolicyLab is implemented by platforms that enforce NetworkPolicy in a data plane of their
+// own rather than between the pods Apply runs (the local platform: one network namespace per
+// workload, nftables on a node namespace, as Calico programs a node). The isolation suite
+// proves its truth tables there. A platform whose CNI enforces policy between its pods (kind)
+// offers PodExec instead.
+type PolicyLab interface {
+	// PolicyLabAvailable says why the data plane cannot run on this machine (it needs root,
+	// ip and nft), or returns nil.
+	PolicyLabAvailable() error
+	// StartPolicyLab puts every workload in the data plane with a server on each of its ports
+	// and returns once all answer; on failure it removes what it made. Close what it returns.
+	StartPolicyLab(ctx context.Context, workloads []netpol.Workload) (PolicyPlane, error)
+}
+
+// PolicyPlane is one running data plane of a PolicyLab.
+type PolicyPlane interface {
+	// Apply replaces the enforced policies with these, at once.
+	Apply(ctx context.Context, policies []*networkingv1.NetworkPolicy) error
+	// Verify applies the policies, probes every workload port from every other workload and
+	// compares with the model; a disagreement is in the Result, not the error.
+	Verify(ctx context.Context, policies []*networkingv1.NetworkPolicy, probeTimeout time.Duration) (*netpol.Result, error)
+	// Call makes one gRPC call from workload from to the first port of workload to, with md
+	// as key, value pairs of metadata.
+	Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (netpol.CallResult, error)
+	// Close stops every process and removes everything the data plane made; its error names
+	// whatever is left behind.
+	Close() error
 }
 
 // GatewayListeners is implemented by platforms that can reach every Gateway listener from

@@ -42,7 +42,7 @@ type TLSSecret struct {
 // entries, sorted by namespace and name. References Validate rejects (other kinds, no
 // ReferenceGrant, no hosts) are left out; Validate reports them.
 func TLSSecrets(objs []Object) []TLSSecret {
-	return tlsSecrets(objs, buildModel(objs))
+	return tlsSecrets(objs, Model(objs))
 }
 
 func tlsSecrets(objs []Object, model *gatewayapi.Model) []TLSSecret {

@@ -361,7 +361,7 @@ func newIndex(objs []Object) *index {
 	idx := &index{
 		services:   map[string]*corev1.Service{},
 		tlsSecrets: map[string]bool{},
-		model:      buildModel(objs),
+		model:      Model(objs),
 		issues:     map[client.Object][]gatewayapi.Issue{},
 	}
 	for _, o := range objs {
@@ -381,8 +381,9 @@ func newIndex(objs []Object) *index {
 	return idx
 }
 
-// buildModel resolves the Gateway API objects once.
-func buildModel(objs []Object) *gatewayapi.Model {
+// Model resolves the loaded Gateway API objects into the one model (package gatewayapi)
+// that validation, the local renderer and the suites read.
+func Model(objs []Object) *gatewayapi.Model {
 	cos := make([]client.Object, 0, len(objs))
 	for _, o := range objs {
 		if o.Object != nil {

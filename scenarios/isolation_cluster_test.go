@@ -18,11 +18,8 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/manifests"
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
-
-// isolationNamespaces hold the workloads the isolation suite probes on a cluster.
-var isolationNamespaces = []string{"default", "myproject", "other"}
 
 // clusterProbeTimeout is longer than the local one: pod to pod crosses a real CNI.
 const clusterProbeTimeout = time.Second
@@ -32,6 +29,11 @@ const clusterProbeTimeout = time.Second
 // inside every server pod (`grpclab-server probe`, exec'd in parallel) and compares with the
 // model built from the pods' real labels and IPs; then it deletes the policies again.
 func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...any), pe cluster.PodExec) {
+	// The namespaces of the manifests' isolation workloads hold the pods to probe.
+	_, namespaces, err := isolationWorkloads()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range policyVariants {
 		name := v
 		if name == "" {
@@ -44,7 +46,7 @@ func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...
 		if err := lab.platform.Apply(ctx, objs); err != nil {
 			t.Fatalf("%s: apply: %v", name, err)
 		}
-		pods, err := pe.Pods(ctx, isolationNamespaces...)
+		pods, err := pe.Pods(ctx, namespaces...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,12 +54,12 @@ func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...
 		if err != nil {
 			t.Fatal(err)
 		}
-		model, err := reach.NewModel(manifests.Of[*networkingv1.NetworkPolicy](objs), workloads)
+		model, err := netpol.NewModel(manifests.Of[*networkingv1.NetworkPolicy](objs), workloads)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		expected := model.Table()
-		var observed *reach.Table
+		var observed *netpol.Table
 		// The enforcer programs a policy a moment after the apply: converge, in the one place.
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			var err error
@@ -65,13 +67,13 @@ func clusterTruthTables(ctx context.Context, t *testing.T, note func(string, ...
 			if err != nil {
 				return err
 			}
-			if mm := reach.Mismatches(expected, observed); len(mm) > 0 {
+			if mm := netpol.Mismatches(expected, observed); len(mm) > 0 {
 				return fmt.Errorf("%s: %d cells disagree with the model, first %s", name, len(mm), mm[0])
 			}
 			return nil
 		})
 		var b strings.Builder
-		if err := reach.Print(&b, expected, observed, reach.Unicode); err != nil {
+		if err := netpol.Print(&b, expected, observed, netpol.Unicode); err != nil {
 			t.Fatal(err)
 		}
 		rec.AddSection("Isolation on the cluster: "+name, "```\n"+b.String()+"```")
@@ -100,16 +102,16 @@ func policyObjects(variant string) ([]manifests.Object, error) {
 }
 
 // workloadsOf turns the cluster's pods into the model's workloads, named namespace/pod.
-func workloadsOf(pods []cluster.Pod) ([]reach.Workload, error) {
-	var out []reach.Workload
+func workloadsOf(pods []cluster.Pod) ([]netpol.Workload, error) {
+	var out []netpol.Workload
 	for _, p := range pods {
 		ip, err := netip.ParseAddr(p.IP)
 		if err != nil {
 			return nil, fmt.Errorf("pod %s/%s: ip %q: %w", p.Namespace, p.Name, p.IP, err)
 		}
-		w := reach.Workload{Name: p.Namespace + "/" + p.Name, Namespace: p.Namespace, Labels: p.Labels, NamespaceLabels: p.NamespaceLabels, IP: ip}
+		w := netpol.Workload{Name: p.Namespace + "/" + p.Name, Namespace: p.Namespace, Labels: p.Labels, NamespaceLabels: p.NamespaceLabels, IP: ip}
 		for _, cp := range p.Ports {
-			w.Ports = append(w.Ports, reach.Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
+			w.Ports = append(w.Ports, netpol.Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
 		}
 		out = append(out, w)
 	}
@@ -117,10 +119,10 @@ func workloadsOf(pods []cluster.Pod) ([]reach.Workload, error) {
 }
 
 // probePods probes every target port from every pod, all pods in parallel.
-func probePods(ctx context.Context, pe cluster.PodExec, workloads []reach.Workload) (*reach.Table, error) {
-	targets := reach.Targets(workloads)
-	table := reach.NewTable(reach.Names(workloads), targets)
-	addrs := map[string]reach.Target{}
+func probePods(ctx context.Context, pe cluster.PodExec, workloads []netpol.Workload) (*netpol.Table, error) {
+	targets := netpol.Targets(workloads)
+	table := netpol.NewTable(netpol.Names(workloads), targets)
+	addrs := map[string]netpol.Target{}
 	ips := map[string]string{}
 	for _, w := range workloads {
 		ips[w.Name] = w.IP.String()
@@ -135,7 +137,7 @@ func probePods(ctx context.Context, pe cluster.PodExec, workloads []reach.Worklo
 		args := []string{"/grpclab-server", "probe", "--timeout", clusterProbeTimeout.String()}
 		for addr, tg := range addrs {
 			if tg.Workload == w.Name {
-				table.Set(w.Name, tg, reach.Self)
+				table.Set(w.Name, tg, netpol.Self)
 				continue
 			}
 			args = append(args, addr)
@@ -151,12 +153,12 @@ func probePods(ctx context.Context, pe cluster.PodExec, workloads []reach.Worklo
 			}
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
-				var r struct{ Target, TCP, GRPC, Detail string }
+				var r netpol.Probe
 				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 					problems = append(problems, fmt.Sprintf("from %s: %q: %v", w.Name, sc.Text(), err))
 					continue
 				}
-				cell, ok := reach.ObservedCell(r.TCP, r.GRPC)
+				cell, ok := netpol.ObservedCell(r.TCP, r.GRPC)
 				if !ok {
 					problems = append(problems, fmt.Sprintf("from %s to %s: tcp %s but grpc %s (%s)", w.Name, r.Target, r.TCP, r.GRPC, r.Detail))
 					continue

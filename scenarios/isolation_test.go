@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // probeTimeout is how long a probe waits before it calls a connection denied.
@@ -30,11 +29,12 @@ func policiesOf(variant string) ([]*networkingv1.NetworkPolicy, error) {
 
 // TestIsolation proves the L3/L4 half of the article's NetworkPolicy advice: for each policy
 // variant, every workload probes every other workload's ports (TCP connect + gRPC health),
-// and the observed truth table must equal the one the NetworkPolicy spec predicts. The
-// local data plane puts each workload in its own network namespace and renders the policies
-// into nftables the way Calico's Felix does; it needs root.
+// and the observed truth table must equal the one the NetworkPolicy spec predicts. It runs
+// in the platform's own policy data plane (cluster.PolicyLab: on the local platform each
+// workload in its own network namespace, the policies rendered into nftables the way Calico's
+// Felix does; it needs root), and on a platform whose CNI enforces policy, between its pods.
 func TestIsolation(t *testing.T) {
-	var plane *netns.Plane
+	var plane cluster.PolicyPlane
 	var unavailable error
 	s := newScenario("isolation", "isolation")
 	for _, v := range policyVariants {
@@ -45,7 +45,7 @@ func TestIsolation(t *testing.T) {
 		s.add(name+": observed truth table equals the model (network namespaces + nftables)", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			if plane == nil {
 				note("%v", unavailable)
-				t.Skipf("local data plane unavailable: %v", unavailable)
+				t.Skipf("policy data plane unavailable: %v", unavailable)
 			}
 			policies, err := policiesOf(v)
 			if err != nil {
@@ -73,7 +73,7 @@ func TestIsolation(t *testing.T) {
 		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			if plane == nil {
 				note("%v", unavailable)
-				t.Skipf("local data plane unavailable: %v", unavailable)
+				t.Skipf("policy data plane unavailable: %v", unavailable)
 			}
 			policies, err := policiesOf("networkpolicy/article")
 			if err != nil {
@@ -105,16 +105,20 @@ func TestIsolation(t *testing.T) {
 	})
 	f := s.feature().
 		Setup(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			if unavailable = netns.Available(); unavailable != nil {
+			pl, ok := lab.platform.(cluster.PolicyLab)
+			if !ok {
+				unavailable = fmt.Errorf("the %s platform has no NetworkPolicy data plane of its own (cluster.PolicyLab); the cluster data plane case proves its enforcer", lab.platform.Name())
 				return ctx
 			}
-			workloads, err := localWorkloads()
+			if unavailable = pl.PolicyLabAvailable(); unavailable != nil {
+				return ctx
+			}
+			workloads, _, err := isolationWorkloads()
 			if err != nil {
 				t.Fatal(err)
 			}
-			plane, err = netns.Start(ctx, netns.Config{Server: lab.serverBin, Workloads: workloads})
-			if err != nil {
-				t.Fatalf("start the local data plane: %v", err)
+			if plane, err = pl.StartPolicyLab(ctx, workloads); err != nil {
+				t.Fatal(err)
 			}
 			return ctx
 		}).
@@ -122,22 +126,25 @@ func TestIsolation(t *testing.T) {
 			if plane == nil {
 				return ctx
 			}
-			prefix := plane.Prefix()
 			if err := plane.Close(); err != nil {
-				t.Errorf("close the local data plane: %v", err)
-			}
-			left, err := netns.Leftovers(prefix)
-			if err = errors.Join(err, leftoverErr(left)); err != nil {
-				t.Errorf("after the isolation suite: %v", err)
+				t.Errorf("after the isolation suite: close the policy data plane: %v", err)
 			}
 			return ctx
 		})
 	testenv.Test(t, f.Feature())
 }
 
-func leftoverErr(left []string) error {
-	if len(left) == 0 {
-		return nil
+// isolationWorkloads are the default manifests' isolation workloads, addresses included
+// (netpol.Workloads), and the namespaces where a cluster runs their pods.
+func isolationWorkloads() ([]netpol.Workload, []string, error) {
+	objs, err := manifests.Load(defaultVariants)
+	if err != nil {
+		return nil, nil, err
 	}
-	return fmt.Errorf("left behind: %v", left)
+	ws, err := netpol.Workloads(objs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, err := netpol.Namespaces(objs)
+	return ws, ns, err
 }

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/grpclab/grpclab/cluster/kind/addon"
+	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/scenarios/report"
 )
 
@@ -101,7 +101,7 @@ func parseFindings() (report.Findings, error) {
 		return nil, err
 	}
 	for _, name := range slices.Sorted(maps.Keys(f)) {
-		if _, err := addon.Controller(name); err != nil {
+		if err := platforms.CheckController(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/nginxconf"
+	"github.com/grpclab/grpclab/cluster/local/proc"
 )
 
 // KillNoticeDelay is how long a SIGKILLed replica stays in the endpoints before the platform
@@ -133,14 +133,8 @@ func (p *Platform) KillPod(ctx context.Context, namespace, deployment string) (s
 		return "", fmt.Errorf("kill pod: Deployment %s/%s has no running pods", namespace, deployment)
 	}
 	victim := pods[0]
-	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
-		return "", fmt.Errorf("kill pod %s (pid %d): %w", victim.Pod, victim.PID, err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); alive(victim.PID, victim.Binary); {
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("kill pod %s: pid %d survived SIGKILL for 5s", victim.Pod, victim.PID)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := proc.Stop(ctx, victim.PID, func() bool { return alive(victim.PID, victim.Binary) }, proc.Kill); err != nil {
+		return "", fmt.Errorf("kill pod %s: %w", victim.Pod, err)
 	}
 	select {
 	case <-ctx.Done():

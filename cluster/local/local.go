@@ -1,6 +1,9 @@
 // Package local is the platform without Docker: each Deployment of the server image runs as
 // local grpclab-server processes on 127.0.0.1, and the Gateway listeners, GRPCRoutes and
-// Ingresses are rendered into one real nginx (see cluster/local/nginxconf).
+// Ingresses are rendered into one real nginx (see cluster/local/nginxconf). NetworkPolicy is
+// enforced only in the data planes it starts for the isolation suite (cluster.PolicyLab, in
+// cluster/local/netns). Every process it starts or stops goes through one supervisor,
+// cluster/local/proc.
 package local
 
 import (
@@ -28,6 +31,7 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/certs"
+	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/cluster/local/nginxconf"
 	"github.com/grpclab/grpclab/gatewayapi"
 	"github.com/grpclab/grpclab/manifests"
@@ -56,6 +60,7 @@ type Platform struct {
 	ca      *certs.CA
 	certs   map[string]nginxconf.CertFiles
 	notes   []string // what the last apply did not emulate, for status and reports
+	planes  []*netns.Plane
 }
 
 type objectKey struct {
@@ -618,7 +623,7 @@ func (p *Platform) Limits() []cluster.Limit {
 func (p *Platform) Down(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := down(ctx, p.dir)
+	err := errors.Join(p.closePlanes(), down(ctx, p.dir))
 	p.st = nil
 	p.objects = map[objectKey]manifests.Object{}
 	return err

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/services"
 )
 
 // ServerImage is the repository of the project's server image; only its containers are emulated.
@@ -113,5 +114,5 @@ func (t *podTemplate) serves(target string, number int32) bool {
 		}
 	}
 	// A container without declared ports still listens on the server's default port.
-	return len(t.container.Ports) == 0 && target == "" && number == 50051
+	return len(t.container.Ports) == 0 && target == "" && number == services.DefaultPort
 }

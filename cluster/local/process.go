@@ -3,7 +3,6 @@ package local
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/grpclab/grpclab/cluster/local/proc"
 	"github.com/grpclab/grpclab/services/serve"
 )
 
@@ -37,12 +37,13 @@ func start(bin string, p *process, args []string, env []string) error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	// Reaped when it exits, so it never lingers as a zombie while we run; it is stopped by
+	// pid, since `down` may be another process than the `up` that started it.
+	c, err := proc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", p.Pod, err)
 	}
-	p.PID = cmd.Process.Pid
-	// Reap the child when it exits so it never lingers as a zombie while we run.
-	go func() { _ = cmd.Wait() }()
+	p.PID = c.PID()
 	return nil
 }
 
@@ -115,24 +116,13 @@ func lastLine(logPath string) string {
 	return lines[len(lines)-1]
 }
 
-// stop sends SIGTERM (the server drains gracefully) and SIGKILL after a deadline, and
-// returns once the process is gone.
+// alive reports whether pid still runs bin, so a recycled pid is never signalled.
+func alive(pid int, bin string) bool { return proc.Alive(pid, proc.Runs(bin)) }
+
+// stop sends SIGTERM (the server drains gracefully), SIGKILL after a deadline, and returns
+// once the process is gone.
 func stop(ctx context.Context, pid int, bin string) error {
-	if !alive(pid, bin) {
-		return nil
-	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("stop pid %d: %w", pid, err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid, bin) {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			deadline = time.Now().Add(5 * time.Second)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
+	return proc.Stop(ctx, pid, func() bool { return alive(pid, bin) }, proc.Graceful)
 }
 
 func logPath(dir, pod string) string { return filepath.Join(dir, "logs", pod+".log") }

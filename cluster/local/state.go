@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/grpclab/grpclab/cluster"
 )
@@ -69,26 +68,6 @@ func (s *state) write(dir string) error {
 		return fmt.Errorf("write local platform state: %w", err)
 	}
 	return nil
-}
-
-// alive reports whether pid still runs bin, so a recycled pid is never signalled.
-func alive(pid int, bin string) bool {
-	if pid <= 0 {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil {
-		// A zombie (state Z) has exited; it only waits for its parent to reap it.
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return false
-		}
-	}
-	argv0, _, _ := strings.Cut(string(b), "\x00")
-	return argv0 == bin
 }
 
 // PodStates lists the pods a platform started from the same state directory, from the state

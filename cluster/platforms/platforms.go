@@ -12,6 +12,7 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/kind"
+	"github.com/grpclab/grpclab/cluster/kind/addon"
 	"github.com/grpclab/grpclab/cluster/local"
 )
 
@@ -58,6 +59,13 @@ func Choose(ctx context.Context, requested, controller string) (name, why string
 	default:
 		return "", "", fmt.Errorf("PLATFORM=%q: want kind or local", requested)
 	}
+}
+
+// CheckController says whether the kind platform knows the named gateway or ingress
+// controller, for files that name controllers (the scenarios' findings.yaml).
+func CheckController(name string) error {
+	_, err := addon.Controller(name)
+	return err
 }
 
 // New builds the named platform.

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc/credentials"
 
+	"github.com/grpclab/grpclab/services"
 	"github.com/grpclab/grpclab/services/serve"
 	"github.com/grpclab/grpclab/services/user"
 )
@@ -60,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("grpclab-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage below
-	fs.StringVar(&o.addr, "addr", ":50051", "listen address host:port (port 0 picks a free port)")
+	fs.StringVar(&o.addr, "addr", fmt.Sprintf(":%d", services.DefaultPort), "listen address host:port (port 0 picks a free port)")
 	fs.BoolVar(&o.reflection, "reflection", true, "register server reflection (v1 and v1alpha)")
 	fs.BoolVar(&o.auth, "auth", true, "require username/password metadata on com.example.User")
 	fs.StringVar(&o.usersFile, "users", "", "users file (YAML or JSON, see services/README.md); default: built-in demo users")

@@ -10,16 +10,16 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/grpclab/grpclab/cluster/local/netns"
+	"github.com/grpclab/grpclab/netpol"
 	"github.com/grpclab/grpclab/scenarios/call"
-	"github.com/grpclab/grpclab/scenarios/reach"
 )
 
 // probeTimeout is how long a probe waits before it calls a connection denied.
 const probeTimeout = 400 * time.Millisecond
 
 // The protected workload of the article's policy and what the truth table must show about
-// it (Go holds the expectation; labels, addresses' roles and ports come from the manifests
-// and reach.LocalWorkloads).
+// it (Go holds the expectation; labels, addresses and ports come from the manifests, through
+// netpol.Workloads).
 const (
 	dbPod       = "db-0"
 	frontendPod = "frontend-0"
@@ -57,7 +57,7 @@ func (d *demoEnv) dataPlane(ctx context.Context, r *stepRecord) *netns.Plane {
 		r.skip("%v", err)
 		return nil
 	}
-	workloads, err := reach.LocalWorkloads(d.objs)
+	workloads, err := netpol.Workloads(d.objs)
 	if err != nil {
 		r.fail("%v", err)
 		return nil
@@ -151,25 +151,25 @@ func policyNames(nps []*networkingv1.NetworkPolicy) string {
 	return strings.Join(names, ", ")
 }
 
-func cellOf(allowed bool) reach.Cell {
+func cellOf(allowed bool) netpol.Cell {
 	if allowed {
-		return reach.Allow
+		return netpol.Allow
 	}
-	return reach.Deny
+	return netpol.Deny
 }
 
-func verb(c reach.Cell) string {
+func verb(c netpol.Cell) string {
 	switch c {
-	case reach.Allow:
+	case netpol.Allow:
 		return "allowed"
-	case reach.Deny:
+	case netpol.Deny:
 		return "denied"
 	}
 	return "no clean verdict"
 }
 
 // firstTarget is the column of a workload's first port.
-func firstTarget(workloads []reach.Workload, name string) reach.Target {
+func firstTarget(workloads []netpol.Workload, name string) netpol.Target {
 	for _, w := range workloads {
 		if w.Name == name && len(w.Ports) > 0 {
 			p := w.Ports[0]
@@ -177,23 +177,23 @@ func firstTarget(workloads []reach.Workload, name string) reach.Target {
 			if proto == "" {
 				proto = corev1.ProtocolTCP
 			}
-			return reach.Target{Workload: w.Name, Port: p.Port, Protocol: proto}
+			return netpol.Target{Workload: w.Name, Port: p.Port, Protocol: proto}
 		}
 	}
-	return reach.Target{Workload: name}
+	return netpol.Target{Workload: name}
 }
 
 // narrowTable prints the columns the article's policy governs (db's port and the external
 // hosts of its egress rule) for every source: the whole table is wider than a screen.
-func narrowTable(res *netns.Result) []string {
-	var cols []reach.Target
+func narrowTable(res *netpol.Result) []string {
+	var cols []netpol.Target
 	for _, t := range res.Expected.Targets {
 		if t.Workload == dbPod || strings.HasPrefix(t.Workload, "ext-") {
 			cols = append(cols, t)
 		}
 	}
-	expected := reach.NewTable(res.Expected.Sources, cols)
-	observed := reach.NewTable(res.Expected.Sources, cols)
+	expected := netpol.NewTable(res.Expected.Sources, cols)
+	observed := netpol.NewTable(res.Expected.Sources, cols)
 	for _, s := range res.Expected.Sources {
 		for _, c := range cols {
 			expected.Set(s, c, res.Expected.Get(s, c))
@@ -201,7 +201,7 @@ func narrowTable(res *netns.Result) []string {
 		}
 	}
 	var b strings.Builder
-	if err := reach.Print(&b, expected, observed, reach.Unicode); err != nil {
+	if err := netpol.Print(&b, expected, observed, netpol.Unicode); err != nil {
 		return []string{err.Error()}
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")

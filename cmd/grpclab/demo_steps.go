@@ -27,8 +27,8 @@ import (
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/netpol"
 	"github.com/grpclab/grpclab/scenarios/call"
-	"github.com/grpclab/grpclab/scenarios/reach"
 	"github.com/grpclab/grpclab/services"
 )
 
@@ -103,7 +103,7 @@ type demoEnv struct {
 	objs    []manifests.Object
 	plane   *netns.Plane
 	// workloads are the plane's, for addresses.
-	workloads []reach.Workload
+	workloads []netpol.Workload
 }
 
 // use applies defaultVariants plus extra (and the -f directories) unless they are applied.

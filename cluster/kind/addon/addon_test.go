@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance"
+
+	"github.com/grpclab/grpclab/manifests"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -97,20 +99,33 @@ func decodes(data []byte) error {
 	return nil
 }
 
+// gatewayListenerPort is the port of the default manifests' Gateway listener, which every
+// controller's embedded YAML must serve.
+func gatewayListenerPort(t *testing.T) int32 {
+	t.Helper()
+	objs, err := manifests.Load(manifests.DefaultVariants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gws := manifests.Of[*gatewayv1.Gateway](objs)
+	if len(gws) != 1 || len(gws[0].Spec.Listeners) != 1 {
+		t.Fatalf("the default manifests have %d Gateways: want one, with one listener", len(gws))
+	}
+	return int32(gws[0].Spec.Listeners[0].Port)
+}
+
 // The embedded objects must agree with the pins they restate.
 func TestEmbeddedAgreesWithPins(t *testing.T) {
 	inst, _ := Embedded("calico-installation.yaml")
 	if !strings.Contains(string(inst), "cidr: "+PodSubnet) {
 		t.Errorf("calico Installation does not use the pod subnet %s", PodSubnet)
 	}
+	listener := gatewayListenerPort(t)
 	for _, name := range []string{"envoy-gateway-class.yaml", "nginx-gateway-proxy.yaml"} {
 		b, _ := Embedded(name)
-		if !strings.Contains(string(b), "30051") || !strings.Contains(string(b), "50051") {
-			t.Errorf("%s does not pin nodePort %d for listener %d", name, GatewayNodePort, GatewayListenerPort)
+		if !strings.Contains(string(b), fmt.Sprint(GatewayNodePort)) || !strings.Contains(string(b), fmt.Sprint(listener)) {
+			t.Errorf("%s does not pin nodePort %d for listener %d", name, GatewayNodePort, listener)
 		}
-	}
-	if GatewayNodePort != 30051 || GatewayListenerPort != 50051 {
-		t.Errorf("the embedded YAML hard-codes 30051/50051; update it with the constants")
 	}
 	b, _ := Embedded("envoy-gateway-class.yaml")
 	if !strings.Contains(string(b), "name: "+EnvoyGateway.GatewayClass) {
@@ -168,8 +183,8 @@ func TestTraefikManifestAgreesWithAddon(t *testing.T) {
 		t.Errorf("Deployment image %s, want %s (images/pins.env TRAEFIK_VERSION)", c.Image, Traefik.Images[0].Upstream)
 	}
 	// Traefik's Gateway provider serves a listener on the entry point with the listener's port.
-	if ep := fmt.Sprintf(".address=:%d", GatewayListenerPort); !strings.Contains(strings.Join(c.Args, " "), ep) {
-		t.Errorf("no entry point listens on the Gateway listener port %d", GatewayListenerPort)
+	if ep := fmt.Sprintf(".address=:%d", gatewayListenerPort(t)); !strings.Contains(strings.Join(c.Args, " "), ep) {
+		t.Errorf("no entry point listens on the Gateway listener port %d", gatewayListenerPort(t))
 	}
 
 	// The conformance suite's Gateways listen on the ports its base manifests give, and it
@@ -193,8 +208,8 @@ func TestTraefikManifestAgreesWithAddon(t *testing.T) {
 	for _, p := range svc.Spec.Ports {
 		nodePorts[p.NodePort] = p.Port
 	}
-	if svc.Spec.Type != corev1.ServiceTypeNodePort || nodePorts[GatewayNodePort] != GatewayListenerPort {
-		t.Errorf("Service %s is not a NodePort with %d for port %d", svc.Name, GatewayNodePort, GatewayListenerPort)
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || nodePorts[GatewayNodePort] != gatewayListenerPort(t) {
+		t.Errorf("Service %s is not a NodePort with %d for port %d", svc.Name, GatewayNodePort, gatewayListenerPort(t))
 	}
 	for _, np := range []int32{Traefik.IngressPorts.HTTPS, Traefik.IngressPorts.HTTP} {
 		if _, ok := nodePorts[np]; !ok {

@@ -19,8 +19,6 @@ const (
 	PodSubnet = "192.168.0.0/16"
 
 	// GatewayNodePort is the fixed NodePort of a Gateway's data-plane Service for the
-	// 50051 listener; kind maps it to the host.
+	// manifests' listener; kind maps it to the host.
 	GatewayNodePort int32 = 30051
-	// GatewayListenerPort is the listener port the manifests' Gateways use.
-	GatewayListenerPort int32 = 50051
 )

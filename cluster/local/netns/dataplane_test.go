@@ -11,10 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	networkingv1 "k8s.io/api/networking/v1"
-
-	"github.com/grpclab/grpclab/scenarios/reach"
 )
 
 // probeTimeout bounds each denied connection; allowed ones answer in a few milliseconds.
@@ -54,9 +50,9 @@ func TestDataPlane(t *testing.T) {
 	client := build(t, bin, "github.com/grpclab/grpclab/cluster/local/netns/testdata/userclient")
 
 	ctx := t.Context()
-	lab := reach.Lab()
+	workloads, _ := lab(t, "")
 	start := time.Now()
-	plane, err := Start(ctx, Config{Server: server, Workloads: lab, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	plane, err := Start(ctx, Config{Server: server, Workloads: workloads, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,20 +68,17 @@ func TestDataPlane(t *testing.T) {
 	t.Logf("data plane %s up in %s", prefix, time.Since(start).Round(time.Millisecond))
 
 	tests := []struct {
-		name string
-		file string // under scenarios/reach/testdata; "" means no policy
+		name    string
+		variant string // of the manifests; "" means no policy
 	}{
 		{"no policy: everything reachable", ""},
-		{"article test-network-policy", "article.yaml"},
-		{"default deny ingress in default", "default-deny.yaml"},
-		{"only the gateway namespace reaches the backends", "gateway-only.yaml"},
+		{"article test-network-policy", "networkpolicy/article"},
+		{"default deny ingress in default", "networkpolicy/default-deny"},
+		{"only the gateway namespace reaches the backends", "networkpolicy/gateway-only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var nps []*networkingv1.NetworkPolicy
-			if tt.file != "" {
-				nps = load(t, tt.file)
-			}
+			_, nps := lab(t, tt.variant)
 			res, err := plane.Verify(ctx, nps, probeTimeout)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +96,7 @@ func TestDataPlane(t *testing.T) {
 	// L7: NetworkPolicy admits frontend-0 to db-0:6379, but it cannot tell Login from
 	// DeleteUser; the interceptor can.
 	t.Run("allowed at L3/L4, denied at L7", func(t *testing.T) {
-		nps := load(t, "article.yaml")
+		_, nps := lab(t, "networkpolicy/article")
 		if err := plane.Apply(ctx, nps); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +108,7 @@ func TestDataPlane(t *testing.T) {
 			{"frontend-0", "admin", "admin-password", "DeleteUser", "OK"},
 			{"frontend-0", "alice", "wrong", "Login", "Unauthenticated"},
 			// The same call from a workload the policy blocks never reaches the interceptor.
-			{"excepted-0", "admin", "admin-password", "DeleteUser", "DeadlineExceeded"},
+			{"client-0", "admin", "admin-password", "DeleteUser", "DeadlineExceeded"},
 		}
 		for _, c := range calls {
 			cmd, err := plane.Command(ctx, c.src, client, "--addr", "172.17.0.10:6379", "--user", c.user,
@@ -220,7 +213,8 @@ func TestNeedsRootError(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("running as root: the needs-root path cannot be reached here")
 	}
-	_, err := Start(t.Context(), Config{Server: "x", Workloads: reach.Lab()})
+	workloads, _ := lab(t, "")
+	_, err := Start(t.Context(), Config{Server: "x", Workloads: workloads})
 	if !errors.Is(err, ErrNeedsRoot) || !strings.HasPrefix(err.Error(), "needs root: ") {
 		t.Fatalf("Start as uid %d: %v, want a needs root error", os.Geteuid(), err)
 	}

@@ -9,6 +9,7 @@
 // destination interfaces known. Routing instead of a bridge keeps filtering in the plain
 // inet forward hook (no br_netfilter, no bridge-family conntrack questions).
 //
+// Its servers, probes and tools run under the local platform's supervisor (cluster/local/proc).
 // Everything lives in namespaces named "<prefix>-…" that this package creates; veths are
 // created directly inside them, so the host's interfaces, routes and nftables are never
 // touched. Root is required; without it every entry point returns an error wrapping
@@ -33,7 +34,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/cluster/local/proc"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // BasePrefix starts every name this package creates.
@@ -69,7 +71,7 @@ type Config struct {
 	// Server is the grpclab-server binary run in every workload, once per port.
 	Server string
 	// Workloads are the pods and external hosts; IPv4 only.
-	Workloads []reach.Workload
+	Workloads []netpol.Workload
 	// Log receives one line per step; nil is silent.
 	Log *slog.Logger
 }
@@ -78,19 +80,17 @@ type Config struct {
 type Plane struct {
 	prefix    string
 	server    string
-	workloads []reach.Workload
+	workloads []netpol.Workload
 	ns        map[string]string // workload name -> namespace
 	ifaces    map[string]string // workload name -> interface in the node namespace
 	procs     []*server
 	log       *slog.Logger
 }
 
-// server is one grpclab-server process; done closes when it exits.
+// server is one grpclab-server process and what it said on stderr.
 type server struct {
-	cmd    *exec.Cmd
+	*proc.Child
 	stderr *bytes.Buffer
-	done   chan struct{}
-	err    error
 }
 
 // Start builds the namespaces, starts a server on every workload port and waits until each
@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Plane, err error) {
 	if _, err := os.Stat(cfg.Server); err != nil {
 		return nil, fmt.Errorf("start data plane: config.Server: %w", err)
 	}
-	if _, err := reach.NewModel(nil, cfg.Workloads); err != nil {
+	if _, err := netpol.NewModel(nil, cfg.Workloads); err != nil {
 		return nil, fmt.Errorf("start data plane: %w", err)
 	}
 	prefix := cfg.Prefix
@@ -124,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (_ *Plane, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Plane{
-		prefix: prefix, server: cfg.Server, workloads: append([]reach.Workload(nil), cfg.Workloads...),
+		prefix: prefix, server: cfg.Server, workloads: append([]netpol.Workload(nil), cfg.Workloads...),
 		ns: map[string]string{}, ifaces: map[string]string{}, log: log,
 	}
 	defer func() {
@@ -187,7 +187,7 @@ func (p *Plane) Command(ctx context.Context, workload, name string, args ...stri
 	if err != nil {
 		return nil, err
 	}
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...), nil
+	return proc.CommandContext(ctx, toolGrace, "ip", append([]string{"netns", "exec", ns, name}, args...)...), nil
 }
 
 // Apply replaces the node's policy table with the rendering of policies, atomically.
@@ -196,7 +196,7 @@ func (p *Plane) Apply(ctx context.Context, policies []*networkingv1.NetworkPolic
 	if err != nil {
 		return fmt.Errorf("apply policies: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.node(), "nft", "-f", "-")
+	cmd := proc.CommandContext(ctx, toolGrace, "ip", "netns", "exec", p.node(), "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("apply policies: nft -f: %w: %s\nruleset:\n%s", err, bytes.TrimSpace(out), rules)
@@ -271,16 +271,13 @@ func (p *Plane) startServers(context.Context) error {
 			cmd := exec.Command("ip", "netns", "exec", p.ns[w.Name], p.server,
 				"--addr", fmt.Sprintf(":%d", port.Port), "--name", w.Name, "--log-level", "warn")
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-			cmd.Stderr = s.stderr
-			if err := cmd.Start(); err != nil {
+			stderr := &bytes.Buffer{}
+			cmd.Stderr = stderr
+			c, err := proc.Start(cmd)
+			if err != nil {
 				return fmt.Errorf("workload %q port %d: %w", w.Name, port.Port, err)
 			}
-			go func() {
-				s.err = cmd.Wait()
-				close(s.done)
-			}()
-			p.procs = append(p.procs, s)
+			p.procs = append(p.procs, &server{Child: c, stderr: stderr})
 		}
 	}
 	return nil
@@ -289,7 +286,7 @@ func (p *Plane) startServers(context.Context) error {
 // waitServers probes every port from the node namespace, where the forward chain does not
 // apply, until all accept connections.
 func (p *Plane) waitServers(ctx context.Context) error {
-	targets := reach.Targets(p.workloads)
+	targets := netpol.Targets(p.workloads)
 	addrs := make([]string, 0, len(targets))
 	for _, t := range targets {
 		addrs = append(addrs, p.addr(t))
@@ -300,8 +297,8 @@ func (p *Plane) waitServers(ctx context.Context) error {
 	for {
 		for _, s := range p.procs {
 			select {
-			case <-s.done:
-				return fmt.Errorf("server %v exited: %v: %s", s.cmd.Args, s.err, strings.TrimSpace(s.stderr.String()))
+			case <-s.Done():
+				return fmt.Errorf("server %v exited: %v: %s", s.Args(), s.Err(), strings.TrimSpace(s.stderr.String()))
 			default:
 			}
 		}
@@ -325,7 +322,7 @@ func (p *Plane) waitServers(ctx context.Context) error {
 	}
 }
 
-func (p *Plane) addr(t reach.Target) string {
+func (p *Plane) addr(t netpol.Target) string {
 	for _, w := range p.workloads {
 		if w.Name == t.Workload {
 			return fmt.Sprintf("%s:%d", w.IP, t.Port)
@@ -334,21 +331,25 @@ func (p *Plane) addr(t reach.Target) string {
 	return ""
 }
 
-// Close stops the servers and removes every namespace of this plane.
+// Close stops the servers and removes every namespace of this plane; it fails naming
+// whatever it finds left behind. Closing twice is harmless.
 func (p *Plane) Close() error {
 	var errs []error
 	for _, s := range p.procs {
-		// The whole process group: "ip netns exec" execs the server, but be safe.
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			errs = append(errs, fmt.Errorf("close: server %v did not exit after SIGKILL", s.cmd.Args))
+		// The whole process group: "ip netns exec" execs the server, but be safe. Nothing on
+		// these servers needs to drain.
+		if err := s.Stop(context.Background(), []proc.Step{{Signal: syscall.SIGKILL, Group: true, Wait: 5 * time.Second}}); err != nil {
+			errs = append(errs, fmt.Errorf("close: %w", err))
 		}
 	}
 	p.procs = nil
 	if err := Cleanup(p.prefix); err != nil {
 		errs = append(errs, err)
+	}
+	if left, err := Leftovers(p.prefix); err != nil {
+		errs = append(errs, err)
+	} else if len(left) > 0 {
+		errs = append(errs, fmt.Errorf("close: left behind: %s", strings.Join(left, ", ")))
 	}
 	return errors.Join(errs...)
 }
@@ -391,7 +392,10 @@ func Cleanup(prefix string) error {
 		if out, err := run(ctx, "ip", "netns", "pids", n); err == nil {
 			for _, f := range strings.Fields(out) {
 				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					// Not a child of this process, perhaps of a crashed run: alive is /proc's word.
+					if err := proc.Stop(ctx, pid, func() bool { return proc.Alive(pid, nil) }, proc.Kill); err != nil {
+						errs = append(errs, fmt.Errorf("cleanup %s: %w", n, err))
+					}
 				}
 			}
 		}
@@ -533,9 +537,13 @@ func namespaces(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// toolGrace is how long a tool or a probe gets between SIGTERM and SIGKILL once its context
+// is done.
+const toolGrace = 2 * time.Second
+
 func run(ctx context.Context, name string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := proc.CommandContext(ctx, toolGrace, name, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))

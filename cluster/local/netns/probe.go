@@ -5,40 +5,29 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/cluster/local/proc"
+	"github.com/grpclab/grpclab/netpol"
 )
-
-// ProbeResult is one line of "grpclab-server probe", tied to the cell it fills.
-type ProbeResult struct {
-	Source string       `json:"source"`
-	Dest   reach.Target `json:"dest"`
-	Target string       `json:"target"`
-	TCP    string       `json:"tcp"`
-	GRPC   string       `json:"grpc"`
-	Detail string       `json:"detail"`
-	MS     int64        `json:"ms"`
-}
 
 // Probe connects from every workload to every other workload's ports, all sources in
 // parallel (one "ip netns exec <ns> grpclab-server probe" each, which probes its targets in
 // parallel), and returns the observed table. A cell is Allow when the TCP connect succeeded,
 // Deny when it timed out or was refused. A TCP allow whose gRPC health check did not answer
 // SERVING is reported as an error: the server, not the policy, would be at fault.
-func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table, []ProbeResult, error) {
-	targets := reach.Targets(p.workloads)
-	table := reach.NewTable(reach.Names(p.workloads), targets)
-	byAddr := map[string]reach.Target{}
+func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*netpol.Table, []netpol.Probe, error) {
+	targets := netpol.Targets(p.workloads)
+	table := netpol.NewTable(netpol.Names(p.workloads), targets)
+	byAddr := map[string]netpol.Target{}
 	for _, t := range targets {
 		byAddr[p.addr(t)] = t
 	}
 	type answer struct {
 		src string
-		res []ProbeResult
+		res []netpol.Probe
 		err error
 	}
 	answers := make([]answer, len(p.workloads))
@@ -47,7 +36,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 		var addrs []string
 		for _, t := range targets {
 			if t.Workload == w.Name {
-				table.Set(w.Name, t, reach.Self)
+				table.Set(w.Name, t, netpol.Self)
 				continue
 			}
 			addrs = append(addrs, p.addr(t))
@@ -58,7 +47,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 		})
 	}
 	wg.Wait()
-	var all []ProbeResult
+	var all []netpol.Probe
 	var problems []string
 	for _, a := range answers {
 		if a.err != nil {
@@ -73,7 +62,7 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 			}
 			r.Source, r.Dest = a.src, t
 			all = append(all, r)
-			cell, ok := reach.ObservedCell(r.TCP, r.GRPC)
+			cell, ok := netpol.ObservedCell(r.TCP, r.GRPC)
 			if !ok {
 				// Leave the cell Unknown so the comparison fails, and say why.
 				problems = append(problems, fmt.Sprintf("from %s to %s: tcp %s but grpc %s (%s)", a.src, t, r.TCP, r.GRPC, r.Detail))
@@ -89,22 +78,22 @@ func (p *Plane) Probe(ctx context.Context, timeout time.Duration) (*reach.Table,
 }
 
 // probeFrom runs the prober inside a namespace against addrs.
-func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeout time.Duration) ([]ProbeResult, error) {
+func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeout time.Duration) ([]netpol.Probe, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
 	args := append([]string{"netns", "exec", ns, p.server, "probe", "--timeout", timeout.String()}, addrs...)
-	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd := proc.CommandContext(ctx, toolGrace, "ip", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s probe in %s: %w: %s", p.server, ns, err, strings.TrimSpace(stderr.String()))
 	}
-	var res []ProbeResult
+	var res []netpol.Probe
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
-		var r ProbeResult
+		var r netpol.Probe
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("probe in %s: line %q: %w", ns, sc.Text(), err)
 		}
@@ -116,19 +105,11 @@ func (p *Plane) probeFrom(ctx context.Context, ns string, addrs []string, timeou
 	return res, nil
 }
 
-// CallResult is the part of a `grpclab-server probe --call` line that says what the L7 half
-// answered: the TCP verdict, then the call's gRPC code and message.
-type CallResult struct {
-	TCP         string `json:"tcp"`
-	Call        string `json:"call"`
-	CallMessage string `json:"callMessage"`
-}
-
 // Addr is host:port of a workload's first port, as the other workloads reach it.
 func (p *Plane) Addr(workload string) (string, error) {
 	for _, w := range p.workloads {
 		if w.Name == workload && len(w.Ports) > 0 {
-			return p.addr(reach.Target{Workload: w.Name, Port: w.Ports[0].Port}), nil
+			return p.addr(netpol.Target{Workload: w.Name, Port: w.Ports[0].Port}), nil
 		}
 	}
 	return "", fmt.Errorf("no workload %s with a port", workload)
@@ -136,8 +117,8 @@ func (p *Plane) Addr(workload string) (string, error) {
 
 // Call runs `grpclab-server probe --call method` inside workload from's namespace against
 // workload to's first port, with md as key, value pairs of metadata.
-func (p *Plane) Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (CallResult, error) {
-	var r CallResult
+func (p *Plane) Call(ctx context.Context, from, to, method string, md []string, timeout time.Duration) (netpol.CallResult, error) {
+	var r netpol.CallResult
 	target, err := p.Addr(to)
 	if err != nil {
 		return r, err

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/grpclab/grpclab/scenarios/reach"
+	"github.com/grpclab/grpclab/netpol"
 )
 
 // Render turns policies into one nftables table for the node namespace, the way Calico's
@@ -26,9 +26,9 @@ import (
 // they match at render time, as Felix resolves them into IP sets.
 //
 // ifaces maps a workload name to its interface in the node namespace. Policies are assumed
-// valid (reach.Validate); this renderer resolves selectors independently of the reach model
+// valid (netpol.Validate); this renderer resolves selectors independently of the netpol model
 // so the data-plane test checks one against the other.
-func Render(table string, workloads []reach.Workload, ifaces map[string]string, policies []*networkingv1.NetworkPolicy) (string, error) {
+func Render(table string, workloads []netpol.Workload, ifaces map[string]string, policies []*networkingv1.NetworkPolicy) (string, error) {
 	for _, w := range workloads {
 		if !w.IP.Is4() {
 			return "", fmt.Errorf("render: workload %q: ip %s: the local data plane is IPv4 only", w.Name, w.IP)
@@ -39,7 +39,7 @@ func Render(table string, workloads []reach.Workload, ifaces map[string]string, 
 	}
 	var ingress, egress = map[string][]string{}, map[string][]string{}
 	for _, np := range policies {
-		if err := reach.Validate(np); err != nil {
+		if err := netpol.Validate(np); err != nil {
 			return "", fmt.Errorf("render: %w", err)
 		}
 		if err := renderPolicy(np, workloads, ingress, egress); err != nil {
@@ -85,7 +85,7 @@ func writeChain(b *strings.Builder, name string, rules []string) {
 
 // renderPolicy appends the policy's allow rules to the chains of the pods it selects. A
 // selected pod gets a chain entry even with no rules, which is what default deny means.
-func renderPolicy(np *networkingv1.NetworkPolicy, workloads []reach.Workload, ingress, egress map[string][]string) error {
+func renderPolicy(np *networkingv1.NetworkPolicy, workloads []netpol.Workload, ingress, egress map[string][]string) error {
 	ns := np.Namespace
 	if ns == "" {
 		ns = metav1.NamespaceDefault
@@ -113,7 +113,7 @@ func renderPolicy(np *networkingv1.NetworkPolicy, workloads []reach.Workload, in
 					return err
 				}
 				for _, peer := range peers {
-					for _, port := range portMatches(r.Ports, []reach.Workload{*pod}, false) {
+					for _, port := range portMatches(r.Ports, []netpol.Workload{*pod}, false) {
 						rules = append(rules, join(peer, port, "accept", comment))
 					}
 				}
@@ -151,7 +151,7 @@ func join(parts ...string) string {
 
 // peerMatches returns one nft match expression per peer; "" matches every address. A
 // selector peer that matches no pod yields no expression: it admits nobody.
-func peerMatches(peers []networkingv1.NetworkPolicyPeer, policyNS string, workloads []reach.Workload, dir string) ([]string, error) {
+func peerMatches(peers []networkingv1.NetworkPolicyPeer, policyNS string, workloads []netpol.Workload, dir string) ([]string, error) {
 	if len(peers) == 0 {
 		return []string{""}, nil
 	}
@@ -208,7 +208,7 @@ func peerMatches(peers []networkingv1.NetworkPolicyPeer, policyNS string, worklo
 	return out, nil
 }
 
-func nsLabels(w reach.Workload) map[string]string {
+func nsLabels(w netpol.Workload) map[string]string {
 	out := map[string]string{"kubernetes.io/metadata.name": w.Namespace}
 	for k, v := range w.NamespaceLabels {
 		out[k] = v
@@ -220,7 +220,7 @@ func nsLabels(w reach.Workload) map[string]string {
 // named port is resolved on the destination pods: for ingress the selected pod, for egress
 // every pod carrying that port name (external hosts have no named ports), pinning the
 // destination address too since the number may differ between pods.
-func portMatches(ports []networkingv1.NetworkPolicyPort, dsts []reach.Workload, pinAddr bool) []string {
+func portMatches(ports []networkingv1.NetworkPolicyPort, dsts []netpol.Workload, pinAddr bool) []string {
 	if len(ports) == 0 {
 		return []string{""}
 	}

@@ -3,7 +3,6 @@ package nginxconf
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/grpclab/grpclab/cluster/local/proc"
 )
 
 // Binary is the nginx executable; Debian's has http_v2, ssl, grpc, map and split_clients.
@@ -129,8 +130,8 @@ func waitOldWorkers(ctx context.Context, pids []int) error {
 	defer cancel()
 	for _, pid := range pids {
 		for alivePID(pid) {
-			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			if err != nil || strings.Contains(string(cmdline), "shutting down") {
+			info, err := proc.Read(pid)
+			if err != nil || strings.Contains(strings.Join(info.Argv, " "), "shutting down") {
 				break
 			}
 			select {
@@ -145,30 +146,9 @@ func waitOldWorkers(ctx context.Context, pids []int) error {
 
 // children lists the live child processes of pid (the nginx workers).
 func children(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
-		if err != nil {
-			continue
-		}
-		// Format: pid (comm) state ppid ...
-		s := string(stat)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		f := strings.Fields(s[end+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-		}
+	for _, c := range proc.Scan(proc.ChildOf(pid)) {
+		out = append(out, c.PID)
 	}
 	return out
 }
@@ -185,37 +165,17 @@ func Stop(ctx context.Context, stateDir string) error {
 	ctx, cancel := withDefaultDeadline(ctx)
 	defer cancel()
 	// The whole escalation fits in quitGrace+4s even without a context deadline.
-	steps := []struct {
-		sig   syscall.Signal
-		grace time.Duration
-		group bool
-	}{
-		{syscall.SIGQUIT, quitGrace, false},
-		{syscall.SIGTERM, 2 * time.Second, false},
+	steps := []proc.Step{
+		{Signal: syscall.SIGQUIT, Wait: quitGrace},
+		{Signal: syscall.SIGTERM, Wait: 2 * time.Second},
 		// The master is a session and group leader; killing the group takes its workers.
-		{syscall.SIGKILL, 2 * time.Second, true},
+		{Signal: syscall.SIGKILL, Group: true, Wait: 2 * time.Second},
 	}
-	for _, s := range steps {
-		target := pid
-		if s.group {
-			target = -pid
-		}
-		if err := syscall.Kill(target, s.sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("stop nginx: signal %v to pid %d: %w", s.sig, pid, err)
-		}
-		deadline := time.Now().Add(s.grace)
-		for time.Now().Before(deadline) {
-			if !alivePID(pid) {
-				_ = os.Remove(filepath.Join(stateDir, pidName))
-				return nil
-			}
-			if ctx.Err() != nil && s.sig != syscall.SIGKILL {
-				break // out of patience: go on to the next, harsher signal
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	if err := proc.Stop(ctx, pid, func() bool { return alivePID(pid) }, steps); err != nil {
+		return fmt.Errorf("stop nginx: %w", err)
 	}
-	return fmt.Errorf("stop nginx: pid %d survived SIGKILL", pid)
+	_ = os.Remove(filepath.Join(stateDir, pidName))
+	return nil
 }
 
 // PID returns the running master's pid, or 0.
@@ -302,22 +262,7 @@ func running(stateDir string) (int, bool) {
 
 // alivePID reports whether pid is a live (not zombie) nginx, so a recycled pid is never
 // signalled.
-func alivePID(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// Format: pid (comm) state ...
-	s := string(stat)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open || end+2 >= len(s) {
-		return false
-	}
-	if s[end+2] == 'Z' || s[end+2] == 'X' {
-		return false
-	}
-	return strings.HasPrefix(s[open+1:end], "nginx")
-}
+func alivePID(pid int) bool { return proc.Alive(pid, proc.Named("nginx")) }
 
 func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

@@ -1,4 +1,4 @@
-package reach
+package netpol
 
 import (
 	"net/netip"
@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/grpclab/grpclab/manifests"
 )
 
 // fixture: two namespaces, alpha (team=a) and beta (team=b), and two external hosts.
@@ -262,7 +265,7 @@ func TestVerdictSpecRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nps, err := ParsePolicies("case.yaml", []byte(tt.yaml))
+			nps, err := parsePolicies("case.yaml", []byte(tt.yaml))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,30 +287,41 @@ func TestVerdictSpecRules(t *testing.T) {
 	}
 }
 
-func TestArticlePolicyOnLab(t *testing.T) {
-	nps, err := LoadPolicies("testdata/article.yaml")
+// lab is the isolation workloads of the default manifests and the policies of one variant.
+func lab(t testing.TB, variant string) ([]*networkingv1.NetworkPolicy, []Workload) {
+	t.Helper()
+	objs, err := manifests.Load(manifests.DefaultVariants(variant))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewModel(nps, Lab())
+	ws, err := Workloads(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return manifests.Of[*networkingv1.NetworkPolicy](objs), ws
+}
+
+func TestArticlePolicyOnLab(t *testing.T) {
+	nps, ws := lab(t, "networkpolicy/article")
+	m, err := NewModel(nps, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Only the deviations from "allowed" plus the admitted sources, as cilium's tests do.
 	want := map[[2]string]bool{
-		{"frontend-0", "db-0:6379"}:   true,  // podSelector role=frontend
-		{"mp-0", "db-0:6379"}:         true,  // namespaceSelector project=myproject
-		{"ipblock-0", "db-0:6379"}:    true,  // ipBlock alone
-		{"foo-0", "db-0:6379"}:        true,  // ipBlock (a pod IP in 172.17.0.0/16)
-		{"excepted-0", "db-0:6379"}:   false, // except 172.17.1.0/24
-		{"outside-0", "db-0:6379"}:    false,
-		{"edge-0", "db-0:6379"}:       false,
-		{"ext-5978", "db-0:6379"}:     false,
-		{"db-0", "ext-5978:5978"}:     true,
-		{"db-0", "ext-5979:5979"}:     false, // right range, wrong port
-		{"db-0", "ext-other:5978"}:    false, // right port, outside 10.0.0.0/24
-		{"db-0", "frontend-0:50051"}:  false, // egress isolated
-		{"frontend-0", "foo-0:50051"}: true,  // not selected
+		{"frontend-0", "db-0:6379"}:         true,  // podSelector role=frontend
+		{"myproject-client-0", "db-0:6379"}: true,  // namespaceSelector project=myproject
+		{"other-client-0", "db-0:6379"}:     true,  // ipBlock alone, from another namespace
+		{"greeter-0", "db-0:6379"}:          true,  // ipBlock (a pod IP in 172.17.0.0/16)
+		{"client-0", "db-0:6379"}:           false, // except 172.17.1.0/24
+		{"bar-stable-0", "db-0:6379"}:       false, // no peer matches
+		{"edge-0", "db-0:6379"}:             false,
+		{"ext-5978", "db-0:6379"}:           false,
+		{"db-0", "ext-5978:5978"}:           true,
+		{"db-0", "ext-5979:5979"}:           false, // right range, wrong port
+		{"db-0", "ext-other:5978"}:          false, // right port, outside 10.0.0.0/24
+		{"db-0", "frontend-0:50051"}:        false, // egress isolated
+		{"frontend-0", "foo-0:50051"}:       true,  // not selected
 	}
 	tab := m.Table()
 	seen := 0
@@ -347,7 +361,7 @@ func TestInvalidInputNamesFileObjectField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParsePolicies("bad.yaml", []byte(tt.yaml))
+			_, err := parsePolicies("bad.yaml", []byte(tt.yaml))
 			if err == nil {
 				t.Fatalf("no error, want one containing %q", tt.want)
 			}
@@ -394,13 +408,10 @@ func TestVerdictUnknownWorkload(t *testing.T) {
 }
 
 // BenchmarkLabTable measures the expected table for the article's policy on the lab
-// (11 sources × 11 targets).
+// (12 sources × 12 targets).
 func BenchmarkLabTable(b *testing.B) {
-	nps, err := LoadPolicies("testdata/article.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := NewModel(nps, Lab())
+	nps, ws := lab(b, "networkpolicy/article")
+	m, err := NewModel(nps, ws)
 	if err != nil {
 		b.Fatal(err)
 	}

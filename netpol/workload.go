@@ -1,12 +1,15 @@
-// Package reach computes which workloads NetworkPolicies let talk to which, and prints the
-// expected and observed answers as one truth table.
+// Package netpol is grpclab's model of Kubernetes NetworkPolicy: which workloads the
+// policies let talk to which (Model), the truth tables that hold the expected and the
+// observed answers (Table, Print), and the isolation workloads as the manifests declare them.
+// It knows no suite and no platform: the isolation suite, the demo and the platforms' data
+// planes (the local one is cluster/local/netns) all import it.
 //
 // The model follows the networking.k8s.io/v1 NetworkPolicy spec. One deliberate choice:
 // an ipBlock peer matches the peer's IP whether the peer is a pod or not. The spec says
 // ipBlock is meant for cluster-external addresses, but Calico (and most CNIs) compare the
 // packet's address, so a pod whose IP falls in the block is admitted; the local data plane
-// in cluster/local/netns does the same, and the article's policy relies on it.
-package reach
+// does the same, and the article's policy relies on it.
+package netpol
 
 import (
 	"fmt"

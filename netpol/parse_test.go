@@ -1,20 +1,19 @@
-package reach
+package netpol
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
-// ParsePolicies decodes every NetworkPolicy document in data (multi-document YAML or JSON)
-// and validates it; name is the file name used in errors. Documents of other kinds are an
-// error: a policy file that silently ignored half its content would hide a typo.
-func ParsePolicies(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
+// parsePolicies decodes every NetworkPolicy document of a test's YAML and validates it; name
+// is the file name used in errors. Documents of other kinds are an error. (The suites load
+// policies through the manifests package, which validates them on its own.)
+func parsePolicies(name string, data []byte) ([]*networkingv1.NetworkPolicy, error) {
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var out []*networkingv1.NetworkPolicy
 	for i := 0; ; i++ {
@@ -38,13 +37,4 @@ func ParsePolicies(name string, data []byte) ([]*networkingv1.NetworkPolicy, err
 		out = append(out, np)
 	}
 	return out, nil
-}
-
-// LoadPolicies reads and parses a policy file.
-func LoadPolicies(path string) ([]*networkingv1.NetworkPolicy, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load policies: %w", err)
-	}
-	return ParsePolicies(path, data)
 }
