@@ -54,9 +54,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: state directory: %w", err)
 	}
 	defer os.RemoveAll(stateDir)
-	cfg := pf.lab(stateFlags{}, stdout, defaultVariants, nil)
-	cfg.StateDir, cfg.EnvDir = stateDir, "" // its own platform: no env file for others to find
-	l, err := bringUp(ctx, cfg)
+	// Its own platform: no env file for others to find.
+	l, err := bringUp(ctx, pf.lab(stateDir, "", stdout, defaultVariants, nil))
 	if err != nil {
 		return err
 	}

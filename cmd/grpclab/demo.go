@@ -66,7 +66,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		doc = &handout{w: f}
 	}
 
-	l, err := bringUp(ctx, pf.lab(st, stdout, defaultVariants, dirs))
+	l, err := bringUp(ctx, pf.lab(st.localDir(), st.dir, stdout, defaultVariants, dirs))
 	if errors.Is(err, cluster.ErrAlreadyUp) {
 		return fmt.Errorf("demo: grpclab is already up (%s): run `grpclab down` first, or give the demo its own --state-dir", st.envPath())
 	}

@@ -35,15 +35,15 @@ func (p *platformFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.server, "server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
 }
 
-// lab configures the bring-up of a command that keeps its state in st: the platform's own in
-// DIR/local, the env file in DIR.
-func (p *platformFlags) lab(st stateFlags, stdout io.Writer, variants, dirs []string) platforms.LabConfig {
+// lab configures the bring-up of a command: the platform's state in stateDir, the env file in
+// envDir ("" for none).
+func (p *platformFlags) lab(stateDir, envDir string, stdout io.Writer, variants, dirs []string) platforms.LabConfig {
 	return platforms.LabConfig{
 		Options: platforms.Options{
-			StateDir: st.localDir(), ServerBinary: p.server, Controller: p.controller,
+			StateDir: stateDir, ServerBinary: p.server, Controller: p.controller,
 			RepoRoot: ".", Artifacts: "_artifacts",
 		},
-		Platform: p.platform, Variants: variants, Dirs: dirs, EnvDir: st.dir, Progress: stdout,
+		Platform: p.platform, Variants: variants, Dirs: dirs, EnvDir: envDir, Progress: stdout,
 	}
 }
 
@@ -109,7 +109,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		variants = defaultVariants
 	}
 
-	l, err := bringUp(ctx, pf.lab(st, stdout, variants, dirs))
+	l, err := bringUp(ctx, pf.lab(st.localDir(), st.dir, stdout, variants, dirs))
 	if errors.Is(err, cluster.ErrAlreadyUp) {
 		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", st.envPath())
 		return nil
