@@ -197,3 +197,32 @@ type Recycling struct {
 	// Knob names the settings that change them on this proxy ("": the suite's own words).
 	Knob string
 }
+
+// ErrAlreadyUp says a platform already runs from the same state: a second bring-up touches
+// nothing and says so.
+var ErrAlreadyUp = errors.New("the platform is already up")
+
+// Runner is implemented by platforms that can tell whether anything a bring-up from the same
+// state started still runs, also one made by another process or one that crashed half way:
+// `grpclab status` and `grpclab down` ask it of a platform built from saved state.
+type Runner interface {
+	Running(ctx context.Context) (bool, error)
+}
+
+// PodReporter is implemented by platforms that can list, from saved state, the pods a
+// bring-up started and whether each still runs: `grpclab status` prints them.
+type PodReporter interface {
+	PodStates(ctx context.Context) ([]PodState, error)
+}
+
+// PodState is one pod as `grpclab status` shows it.
+type PodState struct {
+	Namespace, Name string
+	// Address is where the pod serves, "" until it said so.
+	Address string
+	// PID is the pod's process on this machine (the local platform), else 0.
+	PID int
+	// Running is false once the pod has exited; Log then says where its output went.
+	Running bool
+	Log     string
+}

@@ -31,6 +31,8 @@ var defaultVariants = manifests.DefaultVariants()
 
 // Lab is the platform under test and how to reach it.
 type Lab struct {
+	// up brought the platform up and takes it down.
+	up       *platforms.Lab
 	platform cluster.Platform
 	ep       cluster.Endpoints
 	timeouts Timeouts
@@ -58,43 +60,33 @@ func timeoutsFor(platform string) Timeouts {
 	return Timeouts{Consecutive: 3, Max: 10 * time.Second, Interval: 100 * time.Millisecond, Call: 5 * time.Second}
 }
 
+// newLab brings the platform up with the default variants: PLATFORM and CONTROLLER choose it.
 func newLab(ctx context.Context) (*Lab, error) {
-	name, why, err := platforms.Choose(ctx, os.Getenv("PLATFORM"), os.Getenv("CONTROLLER"))
-	if err != nil {
-		return nil, err
-	}
-	progress("platform %s (%s)", name, why)
 	tmp, err := os.MkdirTemp("", "grpclab-e2e-")
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{tmp: tmp, timeouts: timeoutsFor(name)}
+	l := &Lab{tmp: tmp}
 	if l.serverBin, err = serverBinary(tmp); err != nil {
 		return l, err
 	}
-	opts := platforms.Options{
-		StateDir:     filepath.Join(tmp, "state"),
-		ServerBinary: l.serverBin,
-		Controller:   os.Getenv("CONTROLLER"),
-		RepoRoot:     "..",
-		Artifacts:    artifactsDir(),
-	}
-	if name == platforms.Kind {
-		// A cluster takes minutes to come up: one line per step, with its duration.
-		opts.Logger = cluster.ProgressLogger(os.Stdout)
-	}
-	p, err := platforms.New(ctx, name, opts)
+	l.up, err = platforms.NewLab(ctx, platforms.LabConfig{
+		Options: platforms.Options{
+			StateDir:     filepath.Join(tmp, "state"),
+			ServerBinary: l.serverBin,
+			RepoRoot:     "..",
+			Artifacts:    artifactsDir(),
+		},
+		Variants: defaultVariants,
+		Progress: os.Stdout,
+	})
 	if err != nil {
 		return l, err
 	}
-	l.platform = p
-	if err := timed(name+" platform up", func() error { return p.Up(ctx) }); err != nil {
+	if err := l.up.Up(ctx); err != nil {
 		return l, err
 	}
-	if err := l.applyVariants(ctx); err != nil {
-		return l, err
-	}
-	l.ep = p.Endpoints()
+	l.platform, l.ep, l.timeouts = l.up.Platform(), l.up.Endpoints(), timeoutsFor(l.up.Name())
 	progress("entry points: gateway %s, ingress %s (http %s)", l.ep.Gateway.Address, l.ep.Ingress.Address, l.ep.IngressHTTP.Address)
 	return l, nil
 }
@@ -115,10 +107,12 @@ func serverBinary(tmp string) (string, error) {
 	return bin, err
 }
 
+// close takes the platform down (on kind, KEEP_CLUSTER=1 keeps the cluster) and removes the
+// run's files.
 func (l *Lab) close(ctx context.Context) error {
 	var errs []error
-	if l.platform != nil && os.Getenv("KEEP_CLUSTER") == "" {
-		errs = append(errs, timed(l.platform.Name()+" platform down", func() error { return l.platform.Down(ctx) }))
+	if l.up != nil {
+		errs = append(errs, l.up.Down(ctx))
 	}
 	errs = append(errs, os.RemoveAll(l.tmp))
 	return errors.Join(errs...)

@@ -125,8 +125,9 @@ func endFeature(ctx context.Context, _ *envconf.Config, t *testing.T, f types.Fe
 
 func setUpLab(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	l, err := newLab(ctx)
-	lab = l // set even on error, so the teardown stops whatever did start
+	lab = l // set even on error, so the teardown removes whatever is left
 	if err != nil {
+		progress("set up the platform: %v", err)
 		return ctx, err
 	}
 	rec.Platform = l.platform.Name()
@@ -138,10 +139,9 @@ func tearDownLab(ctx context.Context, _ *envconf.Config) (context.Context, error
 	if lab == nil {
 		return ctx, nil
 	}
-	// Teardown runs also after Ctrl-C cancelled the run's context: it gets its own, bounded.
-	downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-	defer cancel()
-	if err := lab.close(downCtx); err != nil {
+	// Teardown runs also after Ctrl-C cancelled the run's context: the lab gives it a bounded
+	// context of its own.
+	if err := lab.close(ctx); err != nil {
 		progress("take the platform down: %v", err)
 		finishErr = errors.Join(finishErr, fmt.Errorf("take the platform down: %w", err))
 		return ctx, err

@@ -49,6 +49,7 @@ const IngressClass = "nginx"
 type Platform struct {
 	dir         string // state directory: state.json, logs, certificates, nginx prefix
 	serverBin   string
+	serverErr   error // why there is no serverBin: Up fails with it
 	idleTimeout time.Duration
 	log         *slog.Logger
 
@@ -120,11 +121,9 @@ func New(dir string, opts ...Option) (*Platform, error) {
 		}
 	}
 	if p.serverBin == "" {
-		bin, err := findServer()
-		if err != nil {
-			return nil, err
-		}
-		p.serverBin = bin
+		// A platform built to inspect or take down saved state runs no server: only Up needs
+		// one, and fails with this error when there is none.
+		p.serverBin, p.serverErr = findServer()
 	}
 	return p, nil
 }
@@ -146,6 +145,8 @@ func findServer() (string, error) {
 var (
 	_ cluster.Platform         = (*Platform)(nil)
 	_ cluster.GatewayListeners = (*Platform)(nil)
+	_ cluster.Runner           = (*Platform)(nil)
+	_ cluster.PodReporter      = (*Platform)(nil)
 )
 
 func (p *Platform) Name() string { return "local" }
@@ -155,10 +156,14 @@ func (p *Platform) Name() string { return "local" }
 func (p *Platform) ServerBinary() string { return p.serverBin }
 
 // ErrAlreadyUp says a platform already runs from this state directory.
-var ErrAlreadyUp = errors.New("the local platform is already up")
+var ErrAlreadyUp = cluster.ErrAlreadyUp
 
-// Running reports whether a platform started from dir still has processes alive.
-func Running(dir string) (bool, error) {
+// Running reports whether a platform started from the same state directory, in this process
+// or another, still has processes alive.
+func (p *Platform) Running(context.Context) (bool, error) { return running(p.dir) }
+
+// running reports whether a platform started from dir still has processes alive.
+func running(dir string) (bool, error) {
 	st, err := readState(dir)
 	if err != nil || st == nil {
 		return false, err
@@ -179,15 +184,19 @@ func Running(dir string) (bool, error) {
 func (p *Platform) Up(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, err := exec.LookPath("nginx"); err != nil {
-		return errors.New("nginx not found on PATH: install Debian's nginx (apt-get install nginx)")
-	}
-	running, err := Running(p.dir)
+	// First: a failed Up is taken down, which must never stop a platform that already runs.
+	up, err := running(p.dir)
 	if err != nil {
 		return err
 	}
-	if running {
-		return fmt.Errorf("%w (state in %s): run `grpclab down` first", ErrAlreadyUp, p.dir)
+	if up {
+		return fmt.Errorf("%w: the local platform runs from %s: run `grpclab down` first", ErrAlreadyUp, p.dir)
+	}
+	if _, err := exec.LookPath("nginx"); err != nil {
+		return errors.New("nginx not found on PATH: install Debian's nginx (apt-get install nginx)")
+	}
+	if p.serverErr != nil {
+		return p.serverErr
 	}
 	// Leftovers of a crashed run hold nothing alive; start clean.
 	if err := os.RemoveAll(p.dir); err != nil {
@@ -608,8 +617,9 @@ func (p *Platform) Limits() []cluster.Limit {
 	}}
 }
 
-// Down stops nginx and every process the platform started, from the state on disk, and
-// removes the state directory.
+// Down stops nginx and every process a platform started from the same state directory, from
+// the state on disk (also one another process started, or one that crashed half way through
+// `up`), and removes the state directory.
 func (p *Platform) Down(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -617,15 +627,6 @@ func (p *Platform) Down(ctx context.Context) error {
 	p.st = nil
 	p.objects = map[objectKey]manifests.Object{}
 	return err
-}
-
-// Down stops whatever a platform started from dir, also after a crash half way through `up`.
-func Down(ctx context.Context, dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("local platform state dir %s: %w", dir, err)
-	}
-	return down(ctx, abs)
 }
 
 func down(ctx context.Context, dir string) error {

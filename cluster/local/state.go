@@ -1,11 +1,14 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/grpclab/grpclab/cluster"
 )
 
 // state is what the platform has started, written to disk before each start so that a
@@ -67,22 +70,16 @@ func (s *state) write(dir string) error {
 	return nil
 }
 
-// Pod is one emulated pod as `grpclab status` shows it.
-type Pod struct {
-	Namespace, Pod, Addr, Log string
-	PID                       int
-	Alive                     bool
-}
-
-// Status lists the pods a platform started from dir.
-func Status(dir string) ([]Pod, error) {
-	st, err := readState(dir)
+// PodStates lists the pods a platform started from the same state directory, from the state
+// on disk.
+func (p *Platform) PodStates(context.Context) ([]cluster.PodState, error) {
+	st, err := readState(p.dir)
 	if err != nil || st == nil {
 		return nil, err
 	}
-	var out []Pod
-	for _, p := range st.Processes {
-		out = append(out, Pod{Namespace: p.Namespace, Pod: p.Pod, Addr: p.Addr, Log: p.Log, PID: p.PID, Alive: alive(p.PID, p.Binary)})
+	var out []cluster.PodState
+	for _, pr := range st.Processes {
+		out = append(out, cluster.PodState{Namespace: pr.Namespace, Name: pr.Pod, Address: pr.Addr, Log: pr.Log, PID: pr.PID, Running: alive(pr.PID, pr.Binary)})
 	}
 	return out, nil
 }

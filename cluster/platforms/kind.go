@@ -72,3 +72,9 @@ func newKind(ctx context.Context, o Options) (cluster.Platform, error) {
 	}
 	return kind.New(opts...)
 }
+
+// DirectThroughTunnel reports whether the platform's "direct to a pod" path is itself a hop:
+// on kind where the host does not route the pod IPs, a port-forward through the API server.
+func DirectThroughTunnel(p cluster.Platform) bool {
+	return p.Name() == Kind && p.Versions()["direct to a pod"] != string(kind.DirectRouted)
+}

@@ -1,5 +1,7 @@
-// Package platforms picks and builds a cluster.Platform by name, the one place the CLI and
-// the scenarios share that choice.
+// Package platforms picks, builds and brings up a cluster.Platform: the one place that knows
+// the platforms by name, and the one bring-up (Lab) that the CLI and the scenarios share. It
+// also builds a platform from the state an earlier bring-up saved (Open), so that `grpclab
+// status` and `grpclab down` work through the cluster interfaces alone.
 package platforms
 
 import (
@@ -83,6 +85,32 @@ func New(ctx context.Context, name string, o Options) (cluster.Platform, error) 
 			return nil, err
 		}
 		return newKind(ctx, o)
+	default:
+		return nil, fmt.Errorf("platform %q: want kind or local", name)
+	}
+}
+
+// Open builds the named platform to inspect or take down what an earlier bring-up from the
+// same state started (o.StateDir for local; the cluster's name, GRPCLAB_KIND_CLUSTER or the
+// default, for kind), in this process or another. It needs no server binary and no images,
+// and starts nothing. An unknown name is an error saying what it wants.
+func Open(name string, o Options) (cluster.Platform, error) {
+	switch name {
+	case Local:
+		var opts []local.Option
+		if o.Logger != nil {
+			opts = append(opts, local.WithLogger(o.Logger))
+		}
+		return local.New(o.StateDir, opts...)
+	case Kind:
+		var opts []kind.Option
+		if name := os.Getenv("GRPCLAB_KIND_CLUSTER"); name != "" {
+			opts = append(opts, kind.WithClusterName(name))
+		}
+		if o.Logger != nil {
+			opts = append(opts, kind.WithLogger(o.Logger))
+		}
+		return kind.New(opts...)
 	default:
 		return nil, fmt.Errorf("platform %q: want kind or local", name)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 	// Aliased: the subcommand function is bench, as its siblings are up and down.
 	labbench "github.com/grpclab/grpclab/bench"
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/kind"
 	"github.com/grpclab/grpclab/cluster/platforms"
 )
 
@@ -54,11 +54,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: state directory: %w", err)
 	}
 	defer os.RemoveAll(stateDir)
-	p, name, err := bringUp(ctx, stdout, pf.platform, platforms.Options{StateDir: stateDir, ServerBinary: pf.server, Controller: pf.controller}, defaultVariants, nil, stateDir)
+	// Its own platform: no env file for others to find.
+	l, err := bringUp(ctx, pf.lab(stateDir, "", stdout, defaultVariants, nil))
 	if err != nil {
 		return err
 	}
-	return cleanUp(p, stateDir, runBench(ctx, stdout, p, name, settings, *out))
+	err = runBench(ctx, stdout, l.Platform(), l.Name(), settings, *out)
+	if derr := l.Down(ctx); derr != nil {
+		return errors.Join(err, fmt.Errorf("clean up: %w", derr))
+	}
+	return err
 }
 
 func runBench(ctx context.Context, stdout io.Writer, p cluster.Platform, name string, s labbench.Settings, out string) error {
@@ -78,7 +83,7 @@ func runBench(ctx context.Context, stdout io.Writer, p cluster.Platform, name st
 	}
 	report := labbench.NewReport(name, p.Versions(), s, started, results)
 	report.Notes = append(report.Notes, skipped...)
-	if name == platforms.Kind && p.Versions()["direct to a pod"] != string(kind.DirectRouted) {
+	if platforms.DirectThroughTunnel(p) {
 		report.Notes = append(report.Notes, "on kind, direct reaches a pod through a port-forward (the API server's tunnel), itself a hop, so the ratios to direct understate each hop")
 	}
 	if err := labbench.Write(out, report); err != nil {

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local"
 )
 
 // demoInput is where the interactive demo reads Enter from.
@@ -68,32 +66,20 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		doc = &handout{w: f}
 	}
 
-	p, name, err := bringUp(ctx, stdout, pf.platform, pf.options(st.localDir()), defaultVariants, dirs, st.dir)
-	if errors.Is(err, local.ErrAlreadyUp) {
-		return fmt.Errorf("demo: grpclab is already up (%s): run `grpclab down` first, or give the demo its own --state-dir", filepath.Join(st.dir, cluster.EnvFile))
+	l, err := bringUp(ctx, pf.lab(st.localDir(), st.dir, stdout, defaultVariants, dirs))
+	if errors.Is(err, cluster.ErrAlreadyUp) {
+		return fmt.Errorf("demo: grpclab is already up (%s): run `grpclab down` first, or give the demo its own --state-dir", st.envPath())
 	}
 	if err != nil {
 		return err
 	}
-	ep := p.Endpoints()
-	ep.Platform = name
-	d := &demoEnv{p: p, name: name, ep: ep, dirs: dirs, applied: strings.Join(defaultVariants, " + "), out: newScreen(stdout)}
+	d := &demoEnv{p: l.Platform(), name: l.Name(), ep: l.Endpoints(), dirs: dirs, applied: strings.Join(defaultVariants, " + "), out: newScreen(stdout)}
 	err = d.prepare(st.dir)
 	if err == nil {
 		err = d.walk(ctx, steps, first, last, *auto, doc)
 	}
 	err = errors.Join(err, d.close())
-	return cleanUp(timedDown{p, stdout}, st.dir, err)
-}
-
-// timedDown takes the platform down with the progress line up's steps print.
-type timedDown struct {
-	p cluster.Platform
-	w io.Writer
-}
-
-func (t timedDown) Down(ctx context.Context) error {
-	return timedStep(t.w, t.p.Name()+" platform down", func() error { return t.p.Down(ctx) })
+	return tearDown(ctx, l, st.dir, err)
 }
 
 // stepRange turns --step and --from into the 1-based steps to run.
@@ -115,13 +101,11 @@ func stepRange(n, only, from int) (first, last int, err error) {
 	return 1, n, nil
 }
 
-// prepare writes what the printed commands need and the env file `grpclab status` reads.
+// prepare writes what the printed commands need (the lab wrote the env file `grpclab status`
+// reads).
 func (d *demoEnv) prepare(stateDir string) error {
 	var err error
 	if d.protos, err = writeProtos(stateDir); err != nil {
-		return err
-	}
-	if err := cluster.WriteEnv(stateDir, d.ep); err != nil {
 		return err
 	}
 	step(d.out, "gateway %s, ingress %s (http %s)", d.ep.Gateway.Address, d.ep.Ingress.Address, d.ep.IngressHTTP.Address)

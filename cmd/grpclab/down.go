@@ -7,8 +7,6 @@ import (
 	"os"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/kind"
-	"github.com/grpclab/grpclab/cluster/local"
 	"github.com/grpclab/grpclab/cluster/platforms"
 )
 
@@ -17,23 +15,11 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The env file says which platform is up; without one, only local state can be left over
-	// (a crash before the env file was written), and local.Down finds it.
-	ep, err := cluster.ReadEnv(st.dir)
-	if err == nil && ep.Platform == platforms.Kind {
-		// Tearing down needs only the cluster's name, not the images it ran.
-		var opts []kind.Option
-		if name := os.Getenv("GRPCLAB_KIND_CLUSTER"); name != "" {
-			opts = append(opts, kind.WithClusterName(name))
-		}
-		p, err := kind.New(opts...)
-		if err != nil {
-			return err
-		}
-		if err := timedStep(stdout, "kind platform down", func() error { return p.Down(ctx) }); err != nil {
-			return err
-		}
-	} else if err := timedStep(stdout, "local platform down", func() error { return local.Down(ctx, st.localDir()) }); err != nil {
+	p, err := saved(st)
+	if err != nil {
+		return err
+	}
+	if err := timedStep(stdout, p.Name()+" platform down", func() error { return p.Down(ctx) }); err != nil {
 		return err
 	}
 	if err := removeState(st.dir); err != nil {
@@ -42,4 +28,19 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Remove the state directory when nothing else is in it.
 	_ = os.Remove(st.dir)
 	return nil
+}
+
+// saved builds, to inspect or take down, the platform an earlier up saved in st. The env file
+// says which platform that is; without one only local state can be left over (a crash
+// before the env file was written, or nothing at all).
+func saved(st stateFlags) (cluster.Platform, error) {
+	name := platforms.Local
+	if ep, err := cluster.ReadEnv(st.dir); err == nil && ep.Platform != "" {
+		name = ep.Platform
+	}
+	p, err := platforms.Open(name, platforms.Options{StateDir: st.localDir()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.envPath(), err)
+	}
+	return p, nil
 }

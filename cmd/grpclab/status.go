@@ -4,22 +4,25 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local"
 )
 
-func status(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	st, err := parseStateFlags("status", args, stderr)
+	if err != nil {
+		return err
+	}
+	p, err := saved(st)
 	if err != nil {
 		return err
 	}
 	ep, err := cluster.ReadEnv(st.dir)
 	if err != nil {
-		running, rerr := local.Running(st.localDir())
-		if rerr == nil && running {
-			return fmt.Errorf("processes of a local platform run without an env file (an interrupted up?): run `grpclab down`")
+		if r, ok := p.(cluster.Runner); ok {
+			if running, rerr := r.Running(ctx); rerr == nil && running {
+				return fmt.Errorf("processes of a %s platform run without an env file (an interrupted up?): run `grpclab down`", p.Name())
+			}
 		}
 		fmt.Fprintln(stdout, "grpclab is down")
 		return nil
@@ -29,23 +32,24 @@ func status(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos); err != nil {
+	if err := printEndpoints(stdout, ep, st.envPath(), protos); err != nil {
 		return err
 	}
-	if ep.Platform != "local" {
+	pr, ok := p.(cluster.PodReporter)
+	if !ok {
 		return nil
 	}
-	pods, err := local.Status(st.localDir())
+	pods, err := pr.PodStates(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%-12s %-20s %-8s %-22s %s\n", "NAMESPACE", "POD", "PID", "ADDRESS", "STATE")
 	for _, p := range pods {
 		state := "running"
-		if !p.Alive {
+		if !p.Running {
 			state = "exited (see " + p.Log + ")"
 		}
-		fmt.Fprintf(stdout, "%-12s %-20s %-8d %-22s %s\n", p.Namespace, p.Pod, p.PID, p.Addr, state)
+		fmt.Fprintf(stdout, "%-12s %-20s %-8d %-22s %s\n", p.Namespace, p.Name, p.PID, p.Address, state)
 	}
 	return nil
 }

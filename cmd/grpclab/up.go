@@ -6,19 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local"
 	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 )
 
-// defaultVariants are applied by `up` unless --variant replaces them.
+// defaultVariants are applied by `up` unless --variant replaces them, and are what every
+// step of the demo starts from.
 var defaultVariants = manifests.DefaultVariants()
 
 // listFlag collects a repeated flag.
@@ -31,16 +30,20 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type platformFlags struct{ platform, controller, server string }
 
 func (p *platformFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&p.platform, "platform", "", "kind or local (default: kind when a Docker daemon answers, else local)")
-	fs.StringVar(&p.controller, "controller", "", "the kind platform's controller (default: envoy-gateway where images are pulled, traefik on images built here)")
+	fs.StringVar(&p.platform, "platform", "", "kind or local (default: $PLATFORM, else kind when a Docker daemon answers, else local)")
+	fs.StringVar(&p.controller, "controller", "", "the kind platform's controller (default: $CONTROLLER, else envoy-gateway where images are pulled, traefik on images built here)")
 	fs.StringVar(&p.server, "server", "", "grpclab-server binary for the local platform (default: next to grpclab, else PATH)")
 }
 
-// options are the platform options for a state directory of the local platform.
-func (p *platformFlags) options(stateDir string) platforms.Options {
-	return platforms.Options{
-		StateDir: stateDir, ServerBinary: p.server, Controller: p.controller,
-		RepoRoot: ".", Artifacts: "_artifacts",
+// lab configures the bring-up of a command: the platform's state in stateDir, the env file in
+// envDir ("" for none).
+func (p *platformFlags) lab(stateDir, envDir string, stdout io.Writer, variants, dirs []string) platforms.LabConfig {
+	return platforms.LabConfig{
+		Options: platforms.Options{
+			StateDir: stateDir, ServerBinary: p.server, Controller: p.controller,
+			RepoRoot: ".", Artifacts: "_artifacts",
+		},
+		Platform: p.platform, Variants: variants, Dirs: dirs, EnvDir: envDir, Progress: stdout,
 	}
 }
 
@@ -67,6 +70,8 @@ func parseStateFlags(command string, args []string, stderr io.Writer) (stateFlag
 }
 
 func (s *stateFlags) localDir() string { return filepath.Join(s.dir, "local") }
+
+func (s *stateFlags) envPath() string { return filepath.Join(s.dir, cluster.EnvFile) }
 
 func step(w io.Writer, format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 
@@ -104,91 +109,51 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		variants = defaultVariants
 	}
 
-	p, name, err := bringUp(ctx, stdout, pf.platform, pf.options(st.localDir()), variants, dirs, st.dir)
-	if errors.Is(err, local.ErrAlreadyUp) {
-		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", filepath.Join(st.dir, cluster.EnvFile))
+	l, err := bringUp(ctx, pf.lab(st.localDir(), st.dir, stdout, variants, dirs))
+	if errors.Is(err, cluster.ErrAlreadyUp) {
+		fmt.Fprintf(stdout, "grpclab is already up (%s); `grpclab status` shows it, `grpclab down` stops it\n", st.envPath())
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	ep := p.Endpoints()
-	ep.Platform = name
-	if err := cluster.WriteEnv(st.dir, ep); err != nil {
-		return cleanUp(p, st.dir, err)
-	}
 	protos, err := writeProtos(st.dir)
 	if err != nil {
-		return cleanUp(p, st.dir, err)
+		return tearDown(ctx, l, st.dir, err)
 	}
-	if err := printEndpoints(stdout, ep, filepath.Join(st.dir, cluster.EnvFile), protos); err != nil {
-		return cleanUp(p, st.dir, err)
+	if err := printEndpoints(stdout, l.Endpoints(), st.envPath(), protos); err != nil {
+		return tearDown(ctx, l, st.dir, err)
 	}
 	if *detach {
 		return nil
 	}
 	fmt.Fprintln(stdout, "press Ctrl-C to stop")
 	<-ctx.Done()
-	return cleanUp(p, st.dir, nil)
+	return tearDown(ctx, l, st.dir, nil)
 }
 
-// bringUp is the sequence `up` and `bench` share: load the manifests (bad input stops here,
-// before anything starts), choose and build the platform, bring it up, apply, and wait for
-// the entry points. On failure the platform is down again and envDir holds no env file;
-// when a platform already runs from the same state, ErrAlreadyUp comes back and nothing is
-// touched.
-func bringUp(ctx context.Context, stdout io.Writer, requested string, o platforms.Options, variants, dirs []string, envDir string) (cluster.Platform, string, error) {
-	var objs []manifests.Object
-	err := timedStep(stdout, "load manifests "+strings.Join(variants, " + ")+extraDirs(dirs), func() error {
-		var err error
-		objs, err = manifests.Load(variants, dirs...)
-		return err
-	})
+// bringUp is the bring-up of up, bench and demo: bad input (a manifest, a platform name) is a
+// usage error, and nothing has started. When Up fails the lab has taken itself down, and the
+// state directory goes when nothing else is in it; an error that wraps cluster.ErrAlreadyUp
+// means another bring-up runs from the same state, untouched.
+func bringUp(ctx context.Context, cfg platforms.LabConfig) (*platforms.Lab, error) {
+	l, err := platforms.NewLab(ctx, cfg)
 	if err != nil {
-		return nil, "", usageError{err}
+		return nil, usageError{err}
 	}
-	name, why, err := platforms.Choose(ctx, requested, o.Controller)
-	if err != nil {
-		return nil, "", usageError{err}
-	}
-	step(stdout, "platform %s (%s)", name, why)
-	if name == platforms.Kind && o.Logger == nil {
-		// A cluster takes minutes to come up: one line per step, with its duration.
-		o.Logger = cluster.ProgressLogger(stdout)
-	}
-	p, err := platforms.New(ctx, name, o)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := timedStep(stdout, name+" platform up", func() error { return p.Up(ctx) }); err != nil {
-		if errors.Is(err, local.ErrAlreadyUp) {
-			return nil, "", err
+	if err := l.Up(ctx); err != nil {
+		if !errors.Is(err, cluster.ErrAlreadyUp) && cfg.EnvDir != "" {
+			_ = os.Remove(cfg.EnvDir) // only when empty
 		}
-		return nil, "", cleanUp(p, envDir, err)
+		return nil, err
 	}
-	if err := timedStep(stdout, fmt.Sprintf("apply %d objects", len(objs)), func() error { return p.Apply(ctx, objs) }); err != nil {
-		return nil, "", cleanUp(p, envDir, err)
-	}
-	ep := p.Endpoints()
-	if err := timedStep(stdout, "entry points answer", func() error { return answer(ctx, ep) }); err != nil {
-		return nil, "", cleanUp(p, envDir, err)
-	}
-	return p, name, nil
+	return l, nil
 }
 
-func extraDirs(dirs []string) string {
-	if len(dirs) == 0 {
-		return ""
-	}
-	return " + " + strings.Join(dirs, " + ")
-}
-
-// cleanUp tears the platform down after a failure or Ctrl-C, with a context of its own
-// because the command's is usually the one that was cancelled, and removes the env file.
-func cleanUp(p interface{ Down(context.Context) error }, dir string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := p.Down(ctx); err != nil {
+// tearDown takes the lab down after a failure, Ctrl-C or the end of a command, removes what
+// the command wrote beside it, and the state directory when nothing else is in it.
+func tearDown(ctx context.Context, l *platforms.Lab, dir string, cause error) error {
+	if err := l.Down(ctx); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
 	}
 	if err := removeState(dir); err != nil {
@@ -198,6 +163,13 @@ func cleanUp(p interface{ Down(context.Context) error }, dir string, cause error
 	return cause
 }
 
+func extraDirs(dirs []string) string {
+	if len(dirs) == 0 {
+		return ""
+	}
+	return " + " + strings.Join(dirs, " + ")
+}
+
 // removeState removes what up writes beside the platform's own state: the env file and the
 // .proto sources.
 func removeState(dir string) error {
@@ -205,30 +177,6 @@ func removeState(dir string) error {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(dir, protoDir))
-}
-
-// answer waits until every entry point accepts connections.
-func answer(ctx context.Context, ep cluster.Endpoints) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for _, addr := range []string{ep.Gateway.Address, ep.Ingress.Address, ep.IngressHTTP.Address} {
-		if addr == "" {
-			continue
-		}
-		for {
-			var d net.Dialer
-			conn, err := d.DialContext(ctx, "tcp", addr)
-			if err == nil {
-				conn.Close()
-				break
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s does not answer: %w", addr, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
 }
 
 // printEndpoints says where everything is, and a grpcurl line that works when pasted.
