@@ -12,7 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local/nginxconf"
+	"github.com/grpclab/grpclab/cluster/local/controller"
 	"github.com/grpclab/grpclab/cluster/local/proc"
 )
 
@@ -164,7 +164,7 @@ func (p *Platform) Recycling(_ context.Context, address string) (cluster.Recycli
 	if err != nil {
 		return cluster.Recycling{}, fmt.Errorf("recycling limits: %w", err)
 	}
-	all, err := nginxconf.ListenRecycling(string(text))
+	all, err := controller.ListenRecycling(string(text))
 	if err != nil {
 		return cluster.Recycling{}, fmt.Errorf("recycling limits: %s: %w", conf, err)
 	}

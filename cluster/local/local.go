@@ -1,6 +1,6 @@
 // Package local is the platform without Docker: each Deployment of the server image runs as
 // local grpclab-server processes on 127.0.0.1, and the Gateway listeners, GRPCRoutes and
-// Ingresses are rendered into one real nginx (see cluster/local/nginxconf). NetworkPolicy is
+// Ingresses are rendered into one real nginx (see cluster/local/controller). NetworkPolicy is
 // enforced only in the data planes it starts for the isolation suite (cluster.PolicyLab, in
 // cluster/local/netns). Every process it starts or stops goes through one supervisor,
 // cluster/local/proc.
@@ -31,8 +31,8 @@ import (
 
 	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/certs"
+	"github.com/grpclab/grpclab/cluster/local/controller"
 	"github.com/grpclab/grpclab/cluster/local/netns"
-	"github.com/grpclab/grpclab/cluster/local/nginxconf"
 	"github.com/grpclab/grpclab/gatewayapi"
 	"github.com/grpclab/grpclab/manifests"
 )
@@ -58,7 +58,7 @@ type Platform struct {
 	objects map[objectKey]manifests.Object
 	caFile  string
 	ca      *certs.CA
-	certs   map[string]nginxconf.CertFiles
+	certs   map[string]controller.CertFiles
 	notes   []string // what the last apply did not emulate, for status and reports
 	planes  []*netns.Plane
 }
@@ -168,7 +168,7 @@ func running(dir string) (bool, error) {
 	if err != nil || st == nil {
 		return false, err
 	}
-	if nginxconf.PID(dir) > 0 {
+	if controller.PID(dir) > 0 {
 		return true, nil
 	}
 	for _, pr := range st.Processes {
@@ -229,7 +229,7 @@ func (p *Platform) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := nginxconf.Start(ctx, p.dir, cfg); err != nil {
+	if err := controller.Start(ctx, p.dir, cfg); err != nil {
 		return fmt.Errorf("start nginx: %w", err)
 	}
 	p.log.Info("nginx up", "ingress", p.st.Ingress, "duration", time.Since(start).Round(time.Millisecond))
@@ -328,9 +328,9 @@ func (p *Platform) reconcile(ctx context.Context) error {
 }
 
 // reload installs a rendered configuration and records the state.
-func (p *Platform) reload(ctx context.Context, cfg *nginxconf.Config) error {
+func (p *Platform) reload(ctx context.Context, cfg *controller.Config) error {
 	start := time.Now()
-	if err := nginxconf.Reload(ctx, p.dir, cfg); err != nil {
+	if err := controller.Reload(ctx, p.dir, cfg); err != nil {
 		return fmt.Errorf("reload nginx: %w", err)
 	}
 	p.log.Info("nginx reloaded", "generation", p.st.Generation, "duration", time.Since(start).Round(time.Millisecond))
@@ -436,16 +436,16 @@ func (p *Platform) writeCerts() error {
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
-	p.certs = map[string]nginxconf.CertFiles{}
+	p.certs = map[string]controller.CertFiles{}
 	for k, v := range paths {
-		p.certs[k] = nginxconf.CertFiles{CertFile: v.CertFile, KeyFile: v.KeyFile}
+		p.certs[k] = controller.CertFiles{CertFile: v.CertFile, KeyFile: v.KeyFile}
 	}
 	return nil
 }
 
 // render builds the nginx configuration for the recorded objects.
-func (p *Platform) render() (*nginxconf.Config, error) {
-	in := nginxconf.Input{
+func (p *Platform) render() (*controller.Config, error) {
+	in := controller.Input{
 		// Every object, so that the model sees the ReferenceGrants and Namespaces too.
 		Objects:       gatewayapi.Collect(sorted[client.Object](p)),
 		Ingresses:     sorted[*networkingv1.Ingress](p),
@@ -481,7 +481,7 @@ func (p *Platform) render() (*nginxconf.Config, error) {
 		if err := fes.ToAggregate(); err != nil {
 			return nil, fmt.Errorf("ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
 		}
-		in.IngressRecycling = nginxconf.Recycling{
+		in.IngressRecycling = controller.Recycling{
 			Requests: r.KeepAliveRequests, Idle: r.KeepAlive,
 			UpstreamConnections: r.UpstreamKeepaliveConnections, UpstreamRequests: r.UpstreamKeepaliveRequests,
 			UpstreamMaxAge: r.UpstreamKeepaliveTime, UpstreamIdle: r.UpstreamKeepaliveTimeout,
@@ -492,7 +492,7 @@ func (p *Platform) render() (*nginxconf.Config, error) {
 	}
 	p.st.Generation++
 	in.Generation = p.st.Generation
-	cfg, err := nginxconf.Render(in)
+	cfg, err := controller.Render(in)
 	if err != nil {
 		return nil, fmt.Errorf("render nginx configuration: %w", err)
 	}
@@ -534,7 +534,7 @@ func (p *Platform) endpoints() map[string][]string {
 				}
 			}
 			sort.Strings(addrs)
-			out[nginxconf.EndpointKey(svc.Namespace, svc.Name, sp.Port)] = addrs
+			out[controller.EndpointKey(svc.Namespace, svc.Name, sp.Port)] = addrs
 		}
 	}
 	return out
@@ -583,7 +583,7 @@ func (p *Platform) Backends(_ context.Context, namespace, service string, port i
 	if p.st == nil {
 		return nil, errors.New("backends: the local platform is not up")
 	}
-	addrs, ok := p.endpoints()[nginxconf.EndpointKey(namespace, service, port)]
+	addrs, ok := p.endpoints()[controller.EndpointKey(namespace, service, port)]
 	if !ok {
 		return nil, fmt.Errorf("backends: no Service %s/%s with port %d", namespace, service, port)
 	}
@@ -635,7 +635,7 @@ func down(ctx context.Context, dir string) error {
 		return err
 	}
 	var errs []error
-	if err := nginxconf.Stop(ctx, dir); err != nil {
+	if err := controller.Stop(ctx, dir); err != nil {
 		errs = append(errs, fmt.Errorf("stop nginx: %w", err))
 	}
 	known := map[int]bool{}

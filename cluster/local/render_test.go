@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
-	"github.com/grpclab/grpclab/cluster/local/nginxconf"
+	"github.com/grpclab/grpclab/cluster/local/controller"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/services/helloworldpb"
 	"github.com/grpclab/grpclab/services/serve"
@@ -136,8 +136,8 @@ func TestReferencesValidateAndRender(t *testing.T) {
 // serveReferences runs nginx on the rendered references and checks each host reaches its
 // backend across the namespaces.
 func serveReferences(t *testing.T, objs []manifests.Object) {
-	if _, err := os.Stat(nginxconf.Binary); err != nil {
-		t.Skipf("nginx not installed at %s: %v", nginxconf.Binary, err)
+	if _, err := os.Stat(controller.Binary); err != nil {
+		t.Skipf("nginx not installed at %s: %v", controller.Binary, err)
 	}
 	addrs := map[string]string{}
 	for _, k := range []string{"grpc-backends/backend", "grpc-apps/app"} {
@@ -160,10 +160,10 @@ func serveReferences(t *testing.T, objs []manifests.Object) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := nginxconf.Start(ctx, p.dir, cfg); err != nil {
+	if err := controller.Start(ctx, p.dir, cfg); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = nginxconf.Stop(context.Background(), p.dir) })
+	t.Cleanup(func() { _ = controller.Stop(context.Background(), p.dir) })
 	for _, c := range []struct{ name, listener, host, served string }{
 		{"cross-namespace backend with a ReferenceGrant", "default/references/same", "granted.example.com", "grpc-backends-backend-0"},
 		{"route from a selected namespace", "default/references/selected", "selected.example.com", "grpc-apps-app-0"},

@@ -1,4 +1,4 @@
-package nginxconf
+package controller
 
 import (
 	"fmt"
@@ -149,7 +149,7 @@ func (r *renderer) write(gw []*gwServer, redirects string, ing *ingressConf) str
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	state := r.in.StateDir
-	p("# Rendered by grpclab cluster/local/nginxconf, generation %d. Do not edit.\n", r.in.Generation)
+	p("# Rendered by grpclab cluster/local/controller, generation %d. Do not edit.\n", r.in.Generation)
 	p("worker_processes 1;\n")
 	p("pid %s;\n", quote(filepath.Join(state, "nginx.pid")))
 	p("error_log %s notice;\n", quote(filepath.Join(state, "error.log")))

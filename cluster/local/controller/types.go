@@ -1,12 +1,15 @@
-// Package nginxconf renders Gateway API GRPCRoutes and networking/v1 Ingresses into one nginx
-// configuration and runs that nginx, the way NGINX Gateway Fabric and ingress-nginx render theirs.
+// Package controller is the local platform's traffic controller, for the Gateway API and for
+// Ingresses: it renders GRPCRoutes, HTTPRoute redirects and networking/v1 Ingresses into one
+// nginx configuration and supervises that nginx (start, reload, stop), the way NGINX Gateway
+// Fabric and ingress-nginx render and run theirs.
 //
 // Render is pure: it turns an Input into the configuration text plus Diagnostics (what it did not
 // accept and why: the gatewayapi model's issues, which are a Route's Accepted/ResolvedRefs
 // conditions, and what this emulation cannot express). Which routes attach to which listener,
 // with which hostnames, in which precedence, and which references are permitted is the
-// gatewayapi model's answer, computed from Input.Objects; this package only turns it into nginx. Start, Reload and Stop run
-// Debian's nginx with its own prefix, pid file, logs and temp paths under a state directory.
+// gatewayapi model's answer, computed from Input.Objects; this package only turns it into
+// nginx. Start, Reload and Stop run Debian's nginx with its own prefix, pid file, logs and temp
+// paths under a state directory.
 //
 // Gateway requests are routed by one map per server block: its source joins $uri and one
 // "0"/"1" flag per header condition the block's rules use, and its regex entries are emitted in
@@ -14,7 +17,7 @@
 // map's value is an upstream name, a split_clients variable (weighted backends), or an error
 // marker that the location turns into a trailers-only gRPC error answer. Limits lists what this
 // emulation cannot do.
-package nginxconf
+package controller
 
 import (
 	"fmt"

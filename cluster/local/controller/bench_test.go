@@ -1,4 +1,4 @@
-package nginxconf
+package controller
 
 import (
 	"context"
