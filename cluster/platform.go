@@ -105,6 +105,12 @@ type PolicyLab interface {
 
 // PolicyPlane is one running data plane of a PolicyLab.
 type PolicyPlane interface {
+	// Prefix names everything this data plane made (its network namespaces and nftables
+	// tables), so that a reader can find them, and whatever Close leaves behind.
+	Prefix() string
+	// Namespace is the network namespace a workload runs in, for the `ip netns exec` lines
+	// a reader can run by hand.
+	Namespace(workload string) (string, error)
 	// Apply replaces the enforced policies with these, at once.
 	Apply(ctx context.Context, policies []*networkingv1.NetworkPolicy) error
 	// Verify applies the policies, probes every workload port from every other workload and

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/grpclab/grpclab/cluster/local/netns"
+	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/netpol"
 	"github.com/grpclab/grpclab/scenarios/call"
 )
@@ -43,17 +44,17 @@ var articleExpect = []struct {
 	{dbPod, "ext-other", false, "egress: outside 10.0.0.0/24"},
 }
 
-// dataPlane starts the local NetworkPolicy data plane once, or says why it cannot run.
-func (d *demoEnv) dataPlane(ctx context.Context, r *stepRecord) *netns.Plane {
+// dataPlane starts the platform's NetworkPolicy data plane once, or says why it cannot run.
+func (d *demoEnv) dataPlane(ctx context.Context, r *stepRecord) cluster.PolicyPlane {
 	if d.plane != nil {
 		return d.plane
 	}
-	srv, ok := d.p.(interface{ ServerBinary() string })
+	lab, ok := d.p.(cluster.PolicyLab)
 	if !ok {
 		r.skip("the demo's truth table runs on the local data plane; on %s, `make e2e` proves isolation with the cluster's enforcer", d.name)
 		return nil
 	}
-	if err := netns.Available(); err != nil {
+	if err := lab.PolicyLabAvailable(); err != nil {
 		r.skip("%v", err)
 		return nil
 	}
@@ -64,7 +65,7 @@ func (d *demoEnv) dataPlane(ctx context.Context, r *stepRecord) *netns.Plane {
 	}
 	what := fmt.Sprintf("start the NetworkPolicy data plane: %d workloads in network namespaces, nftables", len(workloads))
 	err = timedStep(d.out, what, func() error {
-		d.plane, err = netns.Start(ctx, netns.Config{Server: srv.ServerBinary(), Workloads: workloads})
+		d.plane, err = lab.StartPolicyLab(ctx, workloads)
 		return err
 	})
 	if err != nil {
@@ -99,7 +100,7 @@ func (d *demoEnv) policies() []*networkingv1.NetworkPolicy {
 // pods serve it).
 func (d *demoEnv) probeCommand(src, dst string, md []string, args ...string) shellCommand {
 	ns, _ := d.plane.Namespace(src)
-	addr, _ := d.plane.Addr(dst)
+	addr := firstAddr(d.workloads, dst)
 	return grpcurlCall{Netns: ns, Addr: addr, Plaintext: true, ConnectTimeout: "2", Metadata: md, Args: args}.command()
 }
 
@@ -181,6 +182,16 @@ func firstTarget(workloads []netpol.Workload, name string) netpol.Target {
 		}
 	}
 	return netpol.Target{Workload: name}
+}
+
+// firstAddr is host:port of a workload's first port, as the other workloads reach it.
+func firstAddr(workloads []netpol.Workload, name string) string {
+	for _, w := range workloads {
+		if w.Name == name && len(w.Ports) > 0 {
+			return netip.AddrPortFrom(w.IP, uint16(w.Ports[0].Port)).String()
+		}
+	}
+	return ""
 }
 
 // narrowTable prints the columns the article's policy governs (db's port and the external

@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/grpclab/grpclab/cluster"
-	"github.com/grpclab/grpclab/cluster/local/netns"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/netpol"
 	"github.com/grpclab/grpclab/scenarios/call"
@@ -101,7 +100,7 @@ type demoEnv struct {
 	protos  string // grpcurl -import-path
 	applied string // the variants applied now, joined
 	objs    []manifests.Object
-	plane   *netns.Plane
+	plane   cluster.PolicyPlane
 	// workloads are the plane's, for addresses.
 	workloads []netpol.Workload
 }

@@ -17,7 +17,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/grpclab/grpclab/cluster"
 	"github.com/grpclab/grpclab/cluster/local/netns"
+	"github.com/grpclab/grpclab/cluster/platforms"
 )
 
 // The demo's tests run the real binaries on the local platform, as cli_test.go does, and
@@ -26,8 +28,22 @@ import (
 // stepCount is how many steps the demo has; the expectations below list each one.
 var stepCount = len(demoSteps())
 
-// netnsReady reports whether the NetworkPolicy steps can run here (root, ip, nft).
-func netnsReady() bool { return netns.Available() == nil }
+// policyLabUnavailable says why the NetworkPolicy steps cannot run here (root, ip, nft), or
+// returns nil: asked of the local platform, as the demo asks it.
+func policyLabUnavailable() error {
+	p, err := platforms.Open(platforms.Local, platforms.Options{StateDir: os.TempDir()})
+	if err != nil {
+		return err
+	}
+	lab, ok := p.(cluster.PolicyLab)
+	if !ok {
+		return errors.New("the local platform has no NetworkPolicy data plane of its own (cluster.PolicyLab)")
+	}
+	return lab.PolicyLabAvailable()
+}
+
+// netnsReady reports whether the NetworkPolicy steps can run here.
+func netnsReady() bool { return policyLabUnavailable() == nil }
 
 // grpcurlBinary is the grpcurl CLI hack/test.sh builds at go.mod's pin (hack/grpcurl.sh).
 func grpcurlBinary(t *testing.T) string {
@@ -423,7 +439,7 @@ spec:
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.needNetns && !netnsReady() {
-				t.Skipf("the NetworkPolicy step needs the local data plane: %v", netns.Available())
+				t.Skipf("the NetworkPolicy step needs the local data plane: %v", policyLabUnavailable())
 			}
 			dir := t.TempDir()
 			extra := filepath.Join(t.TempDir(), "broken")
@@ -535,7 +551,7 @@ func TestDemoPrintedCommands(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		if n == 10 || n == 11 {
 			if !netnsReady() {
-				t.Logf("step %d: no local data plane here (%v), its commands are not run", n, netns.Available())
+				t.Logf("step %d: no local data plane here (%v), its commands are not run", n, policyLabUnavailable())
 			} else {
 				checkPrinted(t, bin, n, seg)
 			}
@@ -593,7 +609,7 @@ func TestUpTryLine(t *testing.T) {
 func TestDemoInterruptInStep(t *testing.T) {
 	needNginx(t)
 	if !netnsReady() {
-		t.Skipf("the NetworkPolicy step needs the local data plane: %v", netns.Available())
+		t.Skipf("the NetworkPolicy step needs the local data plane: %v", policyLabUnavailable())
 	}
 	dir := t.TempDir()
 	s := startDemo(t, dir, "--auto", "--from", "10")
