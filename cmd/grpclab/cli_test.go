@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -50,15 +51,51 @@ func grpclab(t *testing.T, dir string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "grpclab"), args...)
 	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return string(out), exit.ExitCode()
-	}
+	out, code, err := combinedOutput(cmd)
 	if err != nil {
 		t.Fatalf("grpclab %v: %v", args, err)
 	}
-	return string(out), 0
+	return out, code
+}
+
+// combinedOutput runs cmd and returns its stdout and stderr together and its exit code; the
+// error says only that it could not run.
+func combinedOutput(cmd *exec.Cmd) (string, int, error) {
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode(), nil
+	}
+	return string(out), 0, err
+}
+
+// startMerged starts cmd with its stderr on its stdout and returns that stream.
+func startMerged(t *testing.T, cmd *exec.Cmd) io.Reader {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdout
+}
+
+// checkRunError checks that a command's error names every want and is a usageError (exit
+// status 2) exactly when usage is set.
+func checkRunError(t *testing.T, err error, want []string, usage bool) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	var u usageError
+	if errors.As(err, &u) != usage {
+		t.Errorf("usage error = %v, want %v (%v)", !usage, usage, err)
+	}
 }
 
 // recorded is what the local platform's state file says it started.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,15 +124,7 @@ func TestCompareErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; output:\n%s", stdout.String())
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			var u usageError
-			if errors.As(err, &u) != tc.usage {
-				t.Errorf("usage error = %v, want %v (%v)", !tc.usage, tc.usage, err)
-			}
+			checkRunError(t, err, tc.want, tc.usage)
 			if stdout.Len() != 0 {
 				t.Errorf("wrote a comparison despite the error:\n%s", stdout.String())
 			}

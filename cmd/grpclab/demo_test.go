@@ -210,15 +210,11 @@ func runPrinted(t *testing.T, grpcurlBin string, words []string) (string, int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return string(out), exit.ExitCode()
-	}
+	out, code, err := combinedOutput(exec.CommandContext(ctx, argv[0], argv[1:]...))
 	if err != nil {
 		t.Fatalf("run %q: %v", words, err)
 	}
-	return string(out), 0
+	return out, code
 }
 
 // printed is what running one printed command must give: grpcurl's exit status (64 + the
@@ -482,14 +478,7 @@ func startDemo(t *testing.T, dir string, args ...string) *demoSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startMerged(t, cmd)
 	s := &demoSession{cmd: cmd, in: in, lines: make(chan string, 1024)}
 	go func() {
 		defer close(s.lines)

@@ -53,14 +53,7 @@ func kindUp(t *testing.T, dir, cluster string, env ...string) (*exec.Cmd, *bufio
 	cmd := exec.Command(filepath.Join(binDir, "grpclab"), "up", "--platform", "kind", "--controller", "traefik")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"GRPCLAB_IMAGES=built", "GRPCLAB_KIND_CLUSTER=" + cluster}, env...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startMerged(t, cmd)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()

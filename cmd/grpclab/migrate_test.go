@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -65,17 +65,16 @@ spec:
 `,
 }
 
+// writeFiles writes files, by slash-separated name, into a fresh directory and returns it.
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	fsys := fstest.MapFS{}
 	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		fsys[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, fsys); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -225,15 +224,7 @@ spec:
 			if err == nil {
 				t.Fatal("no error")
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			var u usageError
-			if errors.As(err, &u) != tc.usage {
-				t.Errorf("usage error = %v, want %v (%v)", !tc.usage, tc.usage, err)
-			}
+			checkRunError(t, err, tc.want, tc.usage)
 			if b, _ := os.ReadFile(out); string(b) != "# before\n" || stdout.Len() != 0 {
 				t.Errorf("output written despite the error: -o holds %q, stdout %q", b, stdout.String())
 			}
