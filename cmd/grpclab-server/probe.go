@@ -130,17 +130,24 @@ func probe(ctx context.Context, target string, timeout time.Duration, c call) pr
 // probeCall invokes c.method on target and returns the code's name and message. An empty
 // request is valid input for every method of the project's services.
 func probeCall(ctx context.Context, target string, timeout time.Duration, c call) (code, message string) {
+	return withConn(ctx, target, timeout, func(ctx context.Context, conn *grpc.ClientConn) (string, string) {
+		ctx = metadata.AppendToOutgoingContext(ctx, c.md...)
+		st := status.Convert(conn.Invoke(ctx, c.method, &emptypb.Empty{}, &emptypb.Empty{}))
+		return st.Code().String(), st.Message()
+	})
+}
+
+// withConn runs rpc on a new plaintext connection to target, within timeout, and returns
+// its verdict and detail; a connection that cannot be set up is Internal.
+func withConn(ctx context.Context, target string, timeout time.Duration, rpc func(context.Context, *grpc.ClientConn) (string, string)) (verdict, detail string) {
 	conn, err := grpc.NewClient("passthrough:///"+target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return codes.Internal.String(), err.Error()
 	}
 	defer conn.Close()
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cctx = metadata.AppendToOutgoingContext(cctx, c.md...)
-	err = conn.Invoke(cctx, c.method, &emptypb.Empty{}, &emptypb.Empty{})
-	st := status.Convert(err)
-	return st.Code().String(), st.Message()
+	return rpc(ctx, conn)
 }
 
 func probeTCP(ctx context.Context, target string, timeout time.Duration) (verdict, detail string) {
@@ -166,22 +173,17 @@ func tcpReason(err error) string {
 }
 
 func probeGRPC(ctx context.Context, target string, timeout time.Duration) (verdict, detail string) {
-	conn, err := grpc.NewClient("passthrough:///"+target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return codes.Internal.String(), err.Error()
-	}
-	defer conn.Close()
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
-	if err == nil {
-		return resp.GetStatus().String(), "health answered"
-	}
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.DeadlineExceeded, codes.Unavailable:
-		return verdictDeny, st.Code().String() + ": " + st.Message()
-	default:
-		return st.Code().String(), st.Message()
-	}
+	return withConn(ctx, target, timeout, func(ctx context.Context, conn *grpc.ClientConn) (string, string) {
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			return resp.GetStatus().String(), "health answered"
+		}
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.DeadlineExceeded, codes.Unavailable:
+			return verdictDeny, st.Code().String() + ": " + st.Message()
+		default:
+			return st.Code().String(), st.Message()
+		}
+	})
 }
