@@ -11,11 +11,7 @@ import (
 )
 
 func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	st, err := parseStateFlags("down", args, stderr)
-	if err != nil {
-		return err
-	}
-	p, err := saved(st)
+	st, p, err := saved("down", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -30,17 +26,21 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// saved builds, to inspect or take down, the platform an earlier up saved in st. The env file
-// says which platform that is; without one only local state can be left over (a crash
-// before the env file was written, or nothing at all).
-func saved(st stateFlags) (cluster.Platform, error) {
+// saved parses a command's state flags and builds, to inspect or take down, the platform an
+// earlier up saved in that state. The env file says which platform that is; without one only
+// local state can be left over (a crash before the env file was written, or nothing at all).
+func saved(command string, args []string, stderr io.Writer) (stateFlags, cluster.Platform, error) {
+	st, err := parseStateFlags(command, args, stderr)
+	if err != nil {
+		return st, nil, err
+	}
 	name := platforms.Local
 	if ep, err := cluster.ReadEnv(st.dir); err == nil && ep.Platform != "" {
 		name = ep.Platform
 	}
 	p, err := platforms.Open(name, platforms.Options{StateDir: st.localDir()})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", st.envPath(), err)
+		return st, nil, fmt.Errorf("%s: %w", st.envPath(), err)
 	}
-	return p, nil
+	return st, p, nil
 }

@@ -9,11 +9,7 @@ import (
 )
 
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	st, err := parseStateFlags("status", args, stderr)
-	if err != nil {
-		return err
-	}
-	p, err := saved(st)
+	st, p, err := saved("status", args, stderr)
 	if err != nil {
 		return err
 	}
