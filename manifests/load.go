@@ -95,17 +95,9 @@ func Load(variants []string, extraDirs ...string) ([]Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load variant %q: %w", v, err)
 		}
-		var unit []Object
-		for _, f := range files {
-			data, err := tree.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("load variant %q: %w", v, err)
-			}
-			objs, err := decodeFile(f, data)
-			if err != nil {
-				return nil, err
-			}
-			unit = append(unit, objs...)
+		unit, err := decodeFiles(files, tree.ReadFile, fmt.Sprintf("load variant %q", v))
+		if err != nil {
+			return nil, err
 		}
 		if err := set.overlay(unit); err != nil {
 			return nil, err
@@ -179,11 +171,17 @@ func loadDir(dir string) ([]Object, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("load directory %s: no .yaml or .yml files", abs)
 	}
+	return decodeFiles(files, os.ReadFile, "load directory "+abs)
+}
+
+// decodeFiles reads and decodes files in order; what prefixes read errors
+// (decode errors already name their file).
+func decodeFiles(files []string, read func(string) ([]byte, error), what string) ([]Object, error) {
 	var out []Object
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := read(f)
 		if err != nil {
-			return nil, fmt.Errorf("load directory %s: %w", abs, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		objs, err := decodeFile(f, data)
 		if err != nil {

@@ -50,20 +50,7 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeDir(t, map[string]string{"article.yaml": tt.yaml})
-			objs, err := Load(production, dir)
-			if err == nil {
-				t.Fatal("Load accepted the erratum")
-			}
-			if objs != nil {
-				t.Errorf("Load returned %d objects with an error", len(objs))
-			}
-			want := append([]string{filepath.Join(dir, "article.yaml") + "#1"}, tt.want...)
-			for _, w := range want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			loadFails(t, "article.yaml", "#1", tt.yaml, "erratum", tt.want)
 		})
 	}
 }
@@ -168,20 +155,28 @@ type: kubernetes.io/tls
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeDir(t, map[string]string{"user.yaml": tt.yaml})
-			objs, err := Load(production, dir)
-			if err == nil {
-				t.Fatal("Load accepted the broken object")
-			}
-			if objs != nil {
-				t.Errorf("Load returned %d objects with an error", len(objs))
-			}
-			for _, w := range append([]string{filepath.Join(dir, "user.yaml")}, tt.want...) {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			loadFails(t, "user.yaml", "", tt.yaml, "broken object", tt.want)
 		})
+	}
+}
+
+// loadFails writes yaml as file in a fresh directory and checks that Load
+// fails whole (no objects) with an error naming the file (plus suffix, such
+// as "#1" for the document) and every string in want.
+func loadFails(t *testing.T, file, suffix, yaml, what string, want []string) {
+	t.Helper()
+	dir := writeDir(t, map[string]string{file: yaml})
+	objs, err := Load(production, dir)
+	if err == nil {
+		t.Fatalf("Load accepted the %s", what)
+	}
+	if objs != nil {
+		t.Errorf("Load returned %d objects with an error", len(objs))
+	}
+	for _, w := range append([]string{filepath.Join(dir, file) + suffix}, want...) {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
 	}
 }
 
