@@ -68,13 +68,7 @@ func WithController(name string) Option {
 
 // WithClusterName names the kind cluster; a cluster of that name is reused.
 func WithClusterName(name string) Option {
-	return optionFunc(func(p *Platform) error {
-		if name == "" {
-			return errors.New("cluster name: empty")
-		}
-		p.name = name
-		return nil
-	})
+	return nonEmpty("cluster name", name, func(p *Platform) { p.name = name })
 }
 
 // WithKeepCluster keeps the cluster after Down (KEEP_CLUSTER=1).
@@ -84,11 +78,16 @@ func WithKeepCluster(keep bool) Option {
 
 // WithArtifacts sets where cluster logs are exported before teardown.
 func WithArtifacts(dir string) Option {
+	return nonEmpty("artifacts dir", dir, func(p *Platform) { p.artifacts = dir })
+}
+
+// nonEmpty is an option that refuses an empty value, naming what it sets, and else calls set.
+func nonEmpty(what, v string, set func(*Platform)) Option {
 	return optionFunc(func(p *Platform) error {
-		if dir == "" {
-			return errors.New("artifacts dir: empty")
+		if v == "" {
+			return fmt.Errorf("%s: empty", what)
 		}
-		p.artifacts = dir
+		set(p)
 		return nil
 	})
 }

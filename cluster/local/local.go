@@ -264,26 +264,24 @@ func keyOf(o manifests.Object) objectKey {
 // Apply records the objects (replacing any with the same kind, namespace and name), then
 // brings processes and nginx to match.
 func (p *Platform) Apply(ctx context.Context, objs []manifests.Object) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.st == nil {
-		return errors.New("apply: the local platform is not up")
-	}
-	for _, o := range objs {
-		p.objects[keyOf(o)] = o
-	}
-	return p.reconcile(ctx)
+	return p.change(ctx, "apply", objs, func(o manifests.Object) { p.objects[keyOf(o)] = o })
 }
 
 // Delete forgets the objects and brings processes and nginx to match.
 func (p *Platform) Delete(ctx context.Context, objs []manifests.Object) error {
+	return p.change(ctx, "delete", objs, func(o manifests.Object) { delete(p.objects, keyOf(o)) })
+}
+
+// change edits the recorded objects one by one under the lock, then reconciles; op names
+// the call in the error when the platform is not up.
+func (p *Platform) change(ctx context.Context, op string, objs []manifests.Object, edit func(manifests.Object)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.st == nil {
-		return errors.New("delete: the local platform is not up")
+		return fmt.Errorf("%s: the local platform is not up", op)
 	}
 	for _, o := range objs {
-		delete(p.objects, keyOf(o))
+		edit(o)
 	}
 	return p.reconcile(ctx)
 }

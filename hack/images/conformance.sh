@@ -73,16 +73,7 @@ for ref in "${missing[@]}"; do
 			--change 'ENTRYPOINT ["/echo-basic"]' >&2
 		;;
 	registry.k8s.io/coredns/coredns:*)
-		if ! [[ -x "${DIR}/coredns-${tag}/bin/coredns" ]]; then
-			CGO_ENABLED=0 timed "build coredns ${tag}" go_wrapper_build "${DIR}/coredns-${tag}" \
-				github.com/coredns/coredns "${tag}" "-s -w" "" github.com/coredns/coredns >&2
-		fi
-		root="${work}/coredns-${tag}"
-		mkdir -p "${root}/etc/ssl/certs"
-		cp "${DIR}/coredns-${tag}/bin/coredns" "${root}/coredns"
-		cp /etc/ssl/certs/ca-certificates.crt "${root}/etc/ssl/certs/"
-		timed "image ${ref}" import_image "${ref}" "${LABEL}" "${root}" \
-			--change 'ENTRYPOINT ["/coredns"]' --change 'USER 65532:65532' >&2
+		coredns_image "${ref}" "${LABEL}" "${tag}" "${DIR}/coredns-${tag}" "${work}/coredns-${tag}" >&2
 		;;
 	esac
 done

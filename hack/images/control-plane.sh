@@ -71,16 +71,7 @@ fi
 timed "image ${R}/etcd:${ETCD_IMAGE_TAG}" scratch_image "${R}/etcd:${ETCD_IMAGE_TAG}" "${DIR}/etcd/bin/etcd" -- \
 	--change 'ENTRYPOINT ["/usr/local/bin/etcd"]' >&2
 
-if ! [[ -x "${DIR}/coredns/bin/coredns" ]]; then
-	CGO_ENABLED=0 timed "build coredns ${COREDNS_VERSION}" go_wrapper_build "${DIR}/coredns" \
-		github.com/coredns/coredns "${COREDNS_VERSION}" "-s -w" "" github.com/coredns/coredns >&2
-fi
-coredns_root="${work}/coredns"
-mkdir -p "${coredns_root}/etc/ssl/certs"
-cp "${DIR}/coredns/bin/coredns" "${coredns_root}/coredns"
-cp /etc/ssl/certs/ca-certificates.crt "${coredns_root}/etc/ssl/certs/"
-timed "image ${R}/coredns/coredns:${COREDNS_VERSION}" import_image "${R}/coredns/coredns:${COREDNS_VERSION}" "${LABEL}" \
-	"${coredns_root}" --change 'ENTRYPOINT ["/coredns"]' --change 'USER 65532:65532' >&2
+coredns_image "${R}/coredns/coredns:${COREDNS_VERSION}" "${LABEL}" "${COREDNS_VERSION}" "${DIR}/coredns" "${work}/coredns" >&2
 
 # pause: the kubernetes module ships its C source.
 kmod=$(cd "${kube}" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)

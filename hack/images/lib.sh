@@ -131,3 +131,19 @@ import_image() {
 fingerprint() {
 	cat "${REPO_ROOT}/images/pins.env" "$@" | sha256sum | cut -c1-12
 }
+
+# coredns_image REF LABEL VERSION CACHE_DIR ROOT: the image REF of coredns VERSION, built once
+# into CACHE_DIR/bin from the github.com/coredns/coredns module, on an empty root at ROOT with
+# the CA bundle (for forwarding over TLS), run as coredns's own image runs it (65532).
+coredns_image() {
+	local ref=$1 label=$2 version=$3 dir=$4 root=$5
+	if ! [[ -x "${dir}/bin/coredns" ]]; then
+		CGO_ENABLED=0 timed "build coredns ${version}" go_wrapper_build "${dir}" \
+			github.com/coredns/coredns "${version}" "-s -w" "" github.com/coredns/coredns
+	fi
+	mkdir -p "${root}/etc/ssl/certs"
+	cp "${dir}/bin/coredns" "${root}/coredns"
+	cp /etc/ssl/certs/ca-certificates.crt "${root}/etc/ssl/certs/"
+	timed "image ${ref}" import_image "${ref}" "${label}" "${root}" \
+		--change 'ENTRYPOINT ["/coredns"]' --change 'USER 65532:65532'
+}

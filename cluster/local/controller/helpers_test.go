@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -153,7 +154,56 @@ func (c *clients) call(addr, host string, useTLS bool, method string, md ...stri
 	return served, status.Convert(err)
 }
 
+// expect runs each case as a subtest: through tlsAddr, or h2cAddr when the case says h2c.
+func (c *clients) expect(t *testing.T, tlsAddr, h2cAddr string, cases []callExpect) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, useTLS := tlsAddr, true
+			if tc.h2c {
+				addr, useTLS = h2cAddr, false
+			}
+			served, st := c.call(addr, tc.host, useTLS, tc.method, tc.md...)
+			if st.Code() != tc.code || served != tc.served {
+				t.Errorf("%s %s: got served=%q code=%v (%s), want served=%q code=%v",
+					tc.host, tc.method, served, st.Code(), st.Message(), tc.served, tc.code)
+			}
+		})
+	}
+}
+
+// spread makes n calls to host over TLS and counts who served them; a failed call fails t.
+func (c *clients) spread(t *testing.T, addr, host string, n int) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for i := 0; i < n; i++ {
+		served, st := c.call(addr, host, true, "/any.Svc/M")
+		if st.Code() != codes.OK {
+			t.Fatalf("call %d: %v", i, st.Err())
+		}
+		counts[served]++
+	}
+	return counts
+}
+
 // Object builders: the tests state only what each case is about.
+
+// testGateway is default/gw with an HTTPS listener "https" on *.example.com (certificate
+// Secret tlsSecret, routes from All namespaces) and an HTTP listener named plain on port 80
+// (routes from the same namespace).
+func testGateway(tlsSecret, plain string) *gatewayv1.Gateway {
+	return &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "gw"},
+		Spec: gatewayv1.GatewaySpec{Listeners: []gatewayv1.Listener{
+			{
+				Name: "https", Port: 443, Protocol: gatewayv1.HTTPSProtocolType, Hostname: ptr(gatewayv1.Hostname("*.example.com")),
+				TLS:           &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: gatewayv1.ObjectName(tlsSecret)}}},
+				AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
+			},
+			{Name: gatewayv1.SectionName(plain), Port: 80, Protocol: gatewayv1.HTTPProtocolType},
+		}},
+	}
+}
 
 func service(ns, name string, ports ...corev1.ServicePort) *corev1.Service {
 	if len(ports) == 0 {

@@ -26,8 +26,8 @@ import (
 	"github.com/grpclab/grpclab/gatewayapi"
 )
 
-// gatewayExpect is one request through the gateway and what must come back.
-type gatewayExpect struct {
+// callExpect is one request through the gateway or the ingress and what must come back.
+type callExpect struct {
 	name   string
 	host   string
 	method string
@@ -72,17 +72,7 @@ func TestNginx(t *testing.T) {
 	httpsAddr, h2cAddr, admin := freePort(t), freePort(t), freePort(t)
 	ingHTTPS, ingHTTP := freePort(t), freePort(t)
 
-	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "gw"},
-		Spec: gatewayv1.GatewaySpec{Listeners: []gatewayv1.Listener{
-			{
-				Name: "https", Port: 443, Protocol: gatewayv1.HTTPSProtocolType, Hostname: ptr(gatewayv1.Hostname("*.example.com")),
-				TLS:           &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "wild-tls"}}},
-				AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
-			},
-			{Name: "h2c", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
-		}},
-	}
+	gw := testGateway("wild-tls", "h2c")
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	https := []gatewayv1.ParentReference{parent("", "gw", "https")}
 	httpsFromApps := []gatewayv1.ParentReference{parent("default", "gw", "https")}
@@ -176,7 +166,7 @@ func TestNginx(t *testing.T) {
 
 	c := newClients(t, ca.pool)
 	t.Run("gateway", func(t *testing.T) {
-		cases := []gatewayExpect{
+		cases := []callExpect{
 			{name: "exact hostname beats wildcard", host: "foo.example.com", method: "/grpclab.Test/Any", served: "exact"},
 			{name: "wildcard covers one label", host: "bar.example.com", method: "/grpclab.Test/Any", served: "wild"},
 			{name: "wildcard covers several labels", host: "a.b.example.com", method: "/grpclab.Test/Any", served: "wild"},
@@ -210,29 +200,10 @@ func TestNginx(t *testing.T) {
 			{name: "listener hostname intersection keeps the covered host", host: "inter.example.com", method: "/any.Svc/M", served: "inter"},
 			{name: "h2c listener, route without hostnames takes any host", host: "whatever.test", method: "/any.Svc/M", served: "plain", h2c: true},
 		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				addr, useTLS := httpsAddr, true
-				if tc.h2c {
-					addr, useTLS = h2cAddr, false
-				}
-				served, st := c.call(addr, tc.host, useTLS, tc.method, tc.md...)
-				if st.Code() != tc.code || served != tc.served {
-					t.Errorf("%s %s: got served=%q code=%v (%s), want served=%q code=%v",
-						tc.host, tc.method, served, st.Code(), st.Message(), tc.served, tc.code)
-				}
-			})
-		}
+		c.expect(t, httpsAddr, h2cAddr, cases)
 		t.Run("weighted split within tolerance, weight 0 never chosen", func(t *testing.T) {
-			counts := map[string]int{}
 			const n = 300
-			for i := 0; i < n; i++ {
-				served, st := c.call(httpsAddr, "weight.example.com", true, "/any.Svc/M")
-				if st.Code() != codes.OK {
-					t.Fatalf("call %d: %v", i, st.Err())
-				}
-				counts[served]++
-			}
+			counts := c.spread(t, httpsAddr, "weight.example.com", n)
 			share := float64(counts["w20"]) / n
 			if share < 0.12 || share > 0.28 || counts["wzero"] != 0 || counts["w80"]+counts["w20"] != n {
 				t.Errorf("counts %v: want w20 share in [0.12, 0.28] (got %.2f), wzero 0", counts, share)
@@ -340,12 +311,7 @@ func TestNginx(t *testing.T) {
 	}
 	t.Run("ingress", func(t *testing.T) {
 		c := newClients(t, ca.pool)
-		cases := []struct {
-			name, host, method string
-			md                 []string
-			served             string
-			code               codes.Code
-		}{
+		cases := []callExpect{
 			{name: "canary-by-header-value sends the header to the canary", host: "chdr.example.com", method: "/any.Svc/M", md: []string{"env", "canary"}, served: "hdr2"},
 			{name: "canary-by-header-value is case sensitive", host: "chdr.example.com", method: "/any.Svc/M", md: []string{"env", "Canary"}, served: "hdr1"},
 			{name: "no canary header reaches the main backend", host: "chdr.example.com", method: "/any.Svc/M", served: "hdr1"},
@@ -359,25 +325,10 @@ func TestNginx(t *testing.T) {
 			{name: "proxy-read-timeout 1s cuts a 1.5s call", host: "slow.example.com", method: "/grpclab.Slow/M", code: codes.Unavailable},
 			{name: "default idle timeout lets a 1.5s call finish", host: "fast.example.com", method: "/grpclab.Slow/M", served: "ing"},
 		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				served, st := c.call(ingHTTPS, tc.host, true, tc.method, tc.md...)
-				if st.Code() != tc.code || served != tc.served {
-					t.Errorf("%s %s: got served=%q code=%v (%s), want served=%q code=%v",
-						tc.host, tc.method, served, st.Code(), st.Message(), tc.served, tc.code)
-				}
-			})
-		}
+		c.expect(t, ingHTTPS, "", cases) // the ingress group has no h2c case
 		t.Run("canary-weight 20 takes about a fifth", func(t *testing.T) {
-			counts := map[string]int{}
 			const n = 300
-			for i := 0; i < n; i++ {
-				served, st := c.call(ingHTTPS, "cweight.example.com", true, "/any.Svc/M")
-				if st.Code() != codes.OK {
-					t.Fatalf("call %d: %v", i, st.Err())
-				}
-				counts[served]++
-			}
+			counts := c.spread(t, ingHTTPS, "cweight.example.com", n)
 			if share := float64(counts["w20"]) / n; share < 0.12 || share > 0.28 || counts["w80"]+counts["w20"] != n {
 				t.Errorf("counts %v: want the canary's share in [0.12, 0.28] (got %.2f)", counts, share)
 			}

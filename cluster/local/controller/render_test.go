@@ -22,17 +22,7 @@ import (
 // and an HTTP listener (routes from the same namespace), and one healthy Service "svc".
 func baseInput(t *testing.T) Input {
 	t.Helper()
-	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "gw"},
-		Spec: gatewayv1.GatewaySpec{Listeners: []gatewayv1.Listener{
-			{
-				Name: "https", Port: 443, Protocol: gatewayv1.HTTPSProtocolType, Hostname: ptr(gatewayv1.Hostname("*.example.com")),
-				TLS:           &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "tls"}}},
-				AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
-			},
-			{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType},
-		}},
-	}
+	gw := testGateway("tls", "http")
 	return Input{
 		Objects: gatewayapi.Objects{
 			Gateways: []*gatewayv1.Gateway{gw},
@@ -175,14 +165,7 @@ func TestRenderAcceptsValidRoutes(t *testing.T) {
 			To:   []gatewayv1.ReferenceGrantTo{{Kind: "Service"}},
 		},
 	}}
-	cfg, err := Render(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.Diagnostics) > 0 {
-		t.Errorf("unexpected diagnostics:\n%s", diagText(cfg.Diagnostics))
-	}
-	checkSyntax(t, in.StateDir, cfg)
+	cfg := renderClean(t, in)
 	if !strings.Contains(cfg.Text, "upstream svc.other.50051.svc {") {
 		t.Errorf("granted backend has no upstream:\n%s", cfg.Text)
 	}
@@ -309,14 +292,7 @@ func TestSharedPortListeners(t *testing.T) {
 		grpcRoute("default", "on-wild", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "https")}, rule(nil, backend("", "svc", 50051, nil))),
 		grpcRoute("default", "on-foo", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "foo")}, rule(nil, backend("", "svc", 50051, nil))),
 	}
-	cfg, err := Render(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.Diagnostics) > 0 {
-		t.Fatalf("unexpected diagnostics:\n%s", diagText(cfg.Diagnostics))
-	}
-	checkSyntax(t, in.StateDir, cfg)
+	cfg := renderClean(t, in)
 	blocks := map[string]string{}
 	for _, part := range strings.Split(cfg.Text, "\n    # Gateway ")[1:] {
 		head, _, _ := strings.Cut(part, "\n")
@@ -398,6 +374,21 @@ func TestRenderOddInputNoPanic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// renderClean renders in and fails t unless Render succeeds without diagnostics and nginx -t
+// accepts the result.
+func renderClean(t *testing.T, in Input) *Config {
+	t.Helper()
+	cfg, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Diagnostics) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", diagText(cfg.Diagnostics))
+	}
+	checkSyntax(t, in.StateDir, cfg)
+	return cfg
 }
 
 // checkSyntax runs `nginx -t` on a rendered config: what Render accepts, nginx must accept.

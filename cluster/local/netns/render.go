@@ -99,44 +99,56 @@ func renderPolicy(np *networkingv1.NetworkPolicy, workloads []netpol.Workload, i
 		hasIngress = hasIngress || t == networkingv1.PolicyTypeIngress
 		hasEgress = hasEgress || t == networkingv1.PolicyTypeEgress
 	}
+	var ins, outs []allowRule
+	for _, r := range np.Spec.Ingress {
+		ins = append(ins, allowRule{r.From, r.Ports})
+	}
+	for _, r := range np.Spec.Egress {
+		outs = append(outs, allowRule{r.To, r.Ports})
+	}
 	comment := fmt.Sprintf("comment %q", ns+"/"+np.Name)
+	// appendRules adds each rule's lines: every peer match crossed with every port match.
+	appendRules := func(lines []string, rules []allowRule, dir string, dsts []netpol.Workload, pinAddr bool, verdict string) ([]string, error) {
+		for _, r := range rules {
+			peers, err := peerMatches(r.peers, ns, workloads, dir)
+			if err != nil {
+				return nil, err
+			}
+			for _, peer := range peers {
+				for _, port := range portMatches(r.ports, dsts, pinAddr) {
+					lines = append(lines, join(peer, port, verdict, comment))
+				}
+			}
+		}
+		return lines, nil
+	}
 	for i := range workloads {
 		pod := &workloads[i]
 		if pod.External || pod.Namespace != ns || !sel.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
 		if hasIngress {
-			rules := ingress[pod.Name]
-			for _, r := range np.Spec.Ingress {
-				peers, err := peerMatches(r.From, ns, workloads, "saddr")
-				if err != nil {
-					return err
-				}
-				for _, peer := range peers {
-					for _, port := range portMatches(r.Ports, []netpol.Workload{*pod}, false) {
-						rules = append(rules, join(peer, port, "accept", comment))
-					}
-				}
+			rules, err := appendRules(ingress[pod.Name], ins, "saddr", []netpol.Workload{*pod}, false, "accept")
+			if err != nil {
+				return err
 			}
 			ingress[pod.Name] = rules // the key alone isolates the pod
 		}
 		if hasEgress {
-			rules := egress[pod.Name]
-			for _, r := range np.Spec.Egress {
-				peers, err := peerMatches(r.To, ns, workloads, "daddr")
-				if err != nil {
-					return err
-				}
-				for _, peer := range peers {
-					for _, port := range portMatches(r.Ports, workloads, true) {
-						rules = append(rules, join(peer, port, "return", comment))
-					}
-				}
+			rules, err := appendRules(egress[pod.Name], outs, "daddr", workloads, true, "return")
+			if err != nil {
+				return err
 			}
 			egress[pod.Name] = rules
 		}
 	}
 	return nil
+}
+
+// allowRule is an ingress or egress rule alike: the peers it admits and the ports it opens.
+type allowRule struct {
+	peers []networkingv1.NetworkPolicyPeer
+	ports []networkingv1.NetworkPolicyPort
 }
 
 func join(parts ...string) string {
