@@ -35,72 +35,102 @@ spec:
       containers: [{name: server, image: grpclab/grpclab-server:dev}]
 `
 
-// A gRPC Ingress for a.example.com to foo-svc, and the canary Ingresses the canary rows vary.
-const (
-	plainIngress = `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
-`
-	mainForCanary = `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-`
+// ingress is the YAML of one Ingress document, so that a row states only what it varies.
+// Every document starts with "---", which decoding skips when it is the first.
+type ingress struct {
+	name, namespace string
+	annotations     []string // lines below metadata.annotations, "key: value"
+	tls             []string // spec.tls entries, flow style
+	rules           []string // spec.rules entries, from rule
+}
+
+func (i ingress) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n", i.name)
+	if i.namespace != "" {
+		fmt.Fprintf(&b, "  namespace: %s\n", i.namespace)
+	}
+	if len(i.annotations) > 0 {
+		b.WriteString("  annotations:\n")
+		for _, a := range i.annotations {
+			fmt.Fprintf(&b, "    %s\n", a)
+		}
+	}
+	b.WriteString("spec:\n")
+	if len(i.tls) > 0 {
+		fmt.Fprintf(&b, "  tls: [%s]\n", strings.Join(i.tls, ", "))
+	}
+	b.WriteString("  rules:\n")
+	for _, r := range i.rules {
+		b.WriteString(r)
+	}
+	return b.String()
+}
+
+// grpcAnnotations are the annotations of a gRPC Ingress: backend-protocol GRPC, then extra.
+func grpcAnnotations(extra ...string) []string {
+	return append([]string{ann + "backend-protocol: GRPC"}, extra...)
+}
+
+// rule is one spec.rules entry: its host (none when empty) and its paths, from path.
+func rule(host string, paths ...string) string {
+	var b strings.Builder
+	if host != "" {
+		fmt.Fprintf(&b, "    - host: %s\n      http:\n", host)
+	} else {
+		b.WriteString("    - http:\n")
+	}
+	b.WriteString("        paths:\n")
+	for _, p := range paths {
+		fmt.Fprintf(&b, "          - %s\n", p)
+	}
+	return b.String()
+}
+
+// path is one HTTPIngressPath in flow style (no path field when p is empty); port is a
+// number (int) or a port name (string).
+func path(p, pathType, service string, port any) string {
+	ref := fmt.Sprintf("{number: %v}", port)
+	if name, ok := port.(string); ok {
+		ref = "{name: " + name + "}"
+	}
+	field := ""
+	if p != "" {
+		field = "path: " + p + ", "
+	}
+	return fmt.Sprintf("{%spathType: %s, backend: {service: {name: %s, port: %s}}}", field, pathType, service, ref)
+}
+
+// ingressA is the gRPC Ingress a for a.example.com with these paths; the canary rows' main
+// Ingress and most rows' only one.
+func ingressA(paths ...string) ingress {
+	return ingress{name: "a", annotations: grpcAnnotations(), rules: []string{rule("a.example.com", paths...)}}
+}
+
+var (
+	// fooRoot sends every call to foo-svc.
+	fooRoot = path("/", "Prefix", "foo-svc", 50051)
+	// plainIngress routes every call on a.example.com to foo-svc.
+	plainIngress = ingressA(fooRoot).String()
+	// mainForCanary routes every call on a.example.com to bar-svc, the canary's main.
+	mainForCanary = ingressA(path("/", "Prefix", "bar-svc", 50051)).String()
 )
 
 // canaryFor is a canary Ingress for a.example.com / to bar-svc-canary with extra annotations.
-func canaryFor(annotations string) string {
-	return `
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a-canary
-  annotations:
-    nginx.ingress.kubernetes.io/canary: "true"
-` + annotations + `
-spec:
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: bar-svc-canary, port: {number: 50051}}}}]
-`
+func canaryFor(annotations ...string) string {
+	return ingress{
+		name:        "a-canary",
+		annotations: append([]string{ann + `canary: "true"`}, annotations...),
+		rules:       []string{rule("a.example.com", path("/", "Prefix", "bar-svc-canary", 50051))},
+	}.String()
 }
 
-// tlsIngress is plainIngress with TLS for its host and the given annotations.
-func tlsIngress(annotations string) string {
-	return `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-` + annotations + `
-spec:
-  tls: [{secretName: a-cert, hosts: [a.example.com]}]
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
-`
+// tlsIngress is plainIngress with TLS for its host and extra annotations.
+func tlsIngress(annotations ...string) string {
+	i := ingressA(fooRoot)
+	i.annotations = grpcAnnotations(annotations...)
+	i.tls = []string{"{secretName: a-cert, hosts: [a.example.com]}"}
+	return i.String()
 }
 
 // Lines of the summary every row shares.
@@ -138,26 +168,12 @@ func TestConvert(t *testing.T) {
 		},
 		{
 			name: "TLS secrets: an HTTPS listener per TLS host with its Secret; a wildcard host covers a rule host",
-			yaml: `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-    nginx.ingress.kubernetes.io/ssl-redirect: "false"
-spec:
-  tls:
-    - {secretName: a-cert, hosts: [a.example.com]}
-    - {secretName: wildcard-cert, hosts: ["*.b.example.com"]}
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
-    - host: x.b.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-`,
+			yaml: ingress{
+				name:        "a",
+				annotations: grpcAnnotations(ann + `ssl-redirect: "false"`),
+				tls:         []string{"{secretName: a-cert, hosts: [a.example.com]}", `{secretName: wildcard-cert, hosts: ["*.b.example.com"]}`},
+				rules:       []string{rule("a.example.com", fooRoot), rule("x.b.example.com", path("/", "Prefix", "bar-svc", 50051))},
+			}.String(),
 			want: []string{
 				gatewayLine,
 				httpsListener,
@@ -174,21 +190,11 @@ spec:
 		},
 		{
 			name: "a Secret outside the Gateway's namespace: a ReferenceGrant beside it; routes from another namespace: allowedRoutes All",
-			yaml: `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: m
-  namespace: myproject
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  tls: [{secretName: my-cert, hosts: [m.example.com]}]
-  rules:
-    - host: m.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: grpc-svc, port: {name: grpc}}}}]
-` + myproject,
+			yaml: ingress{
+				name: "m", namespace: "myproject", annotations: grpcAnnotations(),
+				tls:   []string{"{secretName: my-cert, hosts: [m.example.com]}"},
+				rules: []string{rule("m.example.com", path("/", "Prefix", "grpc-svc", "grpc"))},
+			}.String() + myproject,
 			opts: Options{GatewayNamespace: "default"},
 			want: []string{
 				gatewayLine,
@@ -206,21 +212,11 @@ spec:
 		},
 		{
 			name: "the Gateway goes to the first Ingress's namespace by default; names and class from the options",
-			yaml: `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: m
-  namespace: myproject
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  tls: [{secretName: my-cert, hosts: [m.example.com]}]
-  rules:
-    - host: m.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: grpc-svc, port: {number: 50051}}}}]
-` + myproject,
+			yaml: ingress{
+				name: "m", namespace: "myproject", annotations: grpcAnnotations(),
+				tls:   []string{"{secretName: my-cert, hosts: [m.example.com]}"},
+				rules: []string{rule("m.example.com", path("/", "Prefix", "grpc-svc", 50051))},
+			}.String() + myproject,
 			opts: Options{GatewayName: "edge", GatewayClass: "envoy"},
 			want: []string{
 				"gateway.networking.k8s.io/v1 Gateway myproject/edge (test.yaml#1) class=envoy",
@@ -234,12 +230,12 @@ spec:
 		},
 		{
 			name: "ssl-redirect by default once the host has TLS: a port-80 listener with a 301 HTTPRoute",
-			yaml: tlsIngress(""),
+			yaml: tlsIngress(),
 			want: []string{gatewayLine, httpsListener, httpListenerA, routeAHTTPS, "  rule [*] → foo-svc:50051", redirectA, redirectRule},
 		},
 		{
 			name: `ssl-redirect "false": no redirect and no port-80 listener`,
-			yaml: tlsIngress(`    nginx.ingress.kubernetes.io/ssl-redirect: "false"`),
+			yaml: tlsIngress(ann + `ssl-redirect: "false"`),
 			want: []string{gatewayLine, httpsListener, routeAHTTPS, "  rule [*] → foo-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#1", "Ingress default/a", ann + "ssl-redirect", "attaches to the HTTPS listener only"},
@@ -255,27 +251,12 @@ spec:
 		},
 		{
 			name: "host rules: a GRPCRoute per host, named with the host; a repeated host is one route; no host: a listener without hostname",
-			yaml: `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: a
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
-    - host: b.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-    - http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: go-grpc-greeter-server, port: {number: 80}}}}]
-    - host: a.example.com
-      http:
-        paths: [{path: /com.example.User/, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-`,
+			yaml: ingress{name: "a", annotations: grpcAnnotations(), rules: []string{
+				rule("a.example.com", fooRoot),
+				rule("b.example.com", path("/", "Prefix", "bar-svc", 50051)),
+				rule("", path("/", "Prefix", "go-grpc-greeter-server", 80)),
+				rule("a.example.com", path("/com.example.User/", "Prefix", "bar-svc", 50051)),
+			}}.String(),
 			want: []string{
 				gatewayLine,
 				httpListenerA,
@@ -295,20 +276,9 @@ spec:
 		},
 		{
 			name: `path "/" (ImplementationSpecific, and empty): every method`,
-			yaml: strings.Replace(plainIngress, "pathType: Prefix", "pathType: ImplementationSpecific", 1) + `
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: b
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  rules:
-    - host: b.example.com
-      http:
-        paths: [{pathType: ImplementationSpecific, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-`,
+			yaml: strings.Replace(plainIngress, "pathType: Prefix", "pathType: ImplementationSpecific", 1) + ingress{name: "b", annotations: grpcAnnotations(), rules: []string{
+				rule("b.example.com", path("", "ImplementationSpecific", "bar-svc", 50051)),
+			}}.String(),
 			want: []string{
 				"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1, test.yaml#2) class=grpclab",
 				httpListenerA,
@@ -320,17 +290,19 @@ spec:
 		},
 		{
 			name: "service paths, with or without the trailing slash: one rule matching both services",
-			yaml: strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", `paths:
-          - {path: /com.example.User/, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /grpc.health.v1.Health, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}`, 1),
+			yaml: ingressA(
+				path("/com.example.User/", "Prefix", "foo-svc", 50051),
+				path("/grpc.health.v1.Health", "Prefix", "foo-svc", 50051),
+			).String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [Exact com.example.User/nil | Exact grpc.health.v1.Health/nil] → foo-svc:50051"},
 		},
 		{
 			name: "service and method paths (Exact, Prefix, ImplementationSpecific): a rule per backend",
-			yaml: strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", `paths:
-          - {path: /com.example.User/Login, pathType: Exact, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /com.example.User/Logout, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}
-          - {path: /com.example.Admin/Ban, pathType: ImplementationSpecific, backend: {service: {name: foo-svc, port: {number: 50051}}}}`, 1),
+			yaml: ingressA(
+				path("/com.example.User/Login", "Exact", "foo-svc", 50051),
+				path("/com.example.User/Logout", "Prefix", "bar-svc", 50051),
+				path("/com.example.Admin/Ban", "ImplementationSpecific", "foo-svc", 50051),
+			).String(),
 			want: []string{gatewayLine, httpListenerA, routeA,
 				"  rule [Exact com.example.User/Login | Exact com.example.Admin/Ban] → foo-svc:50051",
 				"  rule [Exact com.example.User/Logout] → bar-svc:50051",
@@ -338,15 +310,16 @@ spec:
 		},
 		{
 			name: "paths that are no gRPC service or method: no rule and a warning each; a path matching the same calls as an earlier one",
-			yaml: strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", `paths:
-          - {path: /api, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /com.example.User, pathType: Exact, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /com.example.User/.*, pathType: ImplementationSpecific, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /, pathType: Exact, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /com.example.User/Login/x, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}
-          - {path: /com.example.User/, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}
-          - {path: /com.example.User, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}`, 1),
+			yaml: ingressA(
+				path("/api", "Prefix", "foo-svc", 50051),
+				path("/com.example.User", "Exact", "foo-svc", 50051),
+				path("/com.example.User/.*", "ImplementationSpecific", "foo-svc", 50051),
+				path("/", "Exact", "foo-svc", 50051),
+				path("/com.example.User/Login/x", "Prefix", "foo-svc", 50051),
+				path("/", "Prefix", "foo-svc", 50051),
+				path("/com.example.User/", "Prefix", "bar-svc", 50051),
+				path("/com.example.User", "Prefix", "foo-svc", 50051),
+			).String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051", "  rule [Exact com.example.User/nil] → bar-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[0].path", `path "/api" (Prefix) is not a gRPC service or method path`},
@@ -359,10 +332,10 @@ spec:
 		},
 		{
 			name: "use-regex: every path but / is a regular expression, with no rule",
-			yaml: strings.Replace(strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", `paths:
-          - {path: /com.example.User/, pathType: ImplementationSpecific, backend: {service: {name: bar-svc, port: {number: 50051}}}}
-          - {path: /, pathType: ImplementationSpecific, backend: {service: {name: foo-svc, port: {number: 50051}}}}`, 1,
-			), "backend-protocol: GRPC\n", "backend-protocol: GRPC\n    nginx.ingress.kubernetes.io/use-regex: \"true\"\n", 1),
+			yaml: ingress{name: "a", annotations: grpcAnnotations(ann + `use-regex: "true"`), rules: []string{rule("a.example.com",
+				path("/com.example.User/", "ImplementationSpecific", "bar-svc", 50051),
+				path("/", "ImplementationSpecific", "foo-svc", 50051),
+			)}}.String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[0].path", "regular expression (use-regex)"},
@@ -370,11 +343,12 @@ spec:
 		},
 		{
 			name: "named port: resolved through the Service; a backend that does not resolve skips its path",
-			yaml: strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", `paths:
-          - {path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {name: grpc}}}}
-          - {path: /com.example.User/, pathType: Prefix, backend: {service: {name: bar-svc, port: {name: nope}}}}
-          - {path: /com.example.Admin/, pathType: Prefix, backend: {service: {name: missing-svc, port: {number: 1}}}}
-          - {path: /com.example.Other/, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 9999}}}}`, 1),
+			yaml: ingressA(
+				path("/", "Prefix", "foo-svc", "grpc"),
+				path("/com.example.User/", "Prefix", "bar-svc", "nope"),
+				path("/com.example.Admin/", "Prefix", "missing-svc", 1),
+				path("/com.example.Other/", "Prefix", "foo-svc", 9999),
+			).String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[1].backend.service.port.name", `Service default/bar-svc has no port named "nope": path skipped`},
@@ -392,20 +366,9 @@ spec:
 		},
 		{
 			name: "Ingresses sharing a host share its listeners; the host's TLS and redirect come from the first",
-			yaml: tlsIngress("") + `
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: b
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-spec:
-  rules:
-    - host: a.example.com
-      http:
-        paths: [{path: /com.example.User/, pathType: Prefix, backend: {service: {name: bar-svc, port: {number: 50051}}}}]
-`,
+			yaml: tlsIngress() + ingress{name: "b", annotations: grpcAnnotations(), rules: []string{
+				rule("a.example.com", path("/com.example.User/", "Prefix", "bar-svc", 50051)),
+			}}.String(),
 			want: []string{
 				"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1, test.yaml#2) class=grpclab",
 				httpsListener, httpListenerA,
@@ -417,28 +380,9 @@ spec:
 		},
 		{
 			name: "non-gRPC Ingresses are left as they are, with a warning each",
-			yaml: plainIngress + `
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web}
-spec:
-  rules:
-    - host: web.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: secure
-  annotations: {nginx.ingress.kubernetes.io/backend-protocol: HTTPS}
-spec:
-  rules:
-    - host: secure.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]
-`,
+			yaml: plainIngress +
+				ingress{name: "web", rules: []string{rule("web.example.com", fooRoot)}}.String() +
+				ingress{name: "secure", annotations: []string{ann + "backend-protocol: HTTPS"}, rules: []string{rule("secure.example.com", fooRoot)}}.String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#2", "Ingress default/web", ann + "backend-protocol", "not a gRPC Ingress (backend-protocol is not set, so HTTP), left as it is"},
@@ -447,8 +391,7 @@ spec:
 		},
 		{
 			name: "canary-by-header with canary-by-header-value: a header rule to the canary before the default rule",
-			yaml: mainForCanary + canaryFor(`    nginx.ingress.kubernetes.io/canary-by-header: env
-    nginx.ingress.kubernetes.io/canary-by-header-value: canary`),
+			yaml: mainForCanary + canaryFor(ann+`canary-by-header: env`, ann+`canary-by-header-value: canary`),
 			want: []string{gatewayLine, httpListenerA, routeA,
 				"  rule [header Exact:env=canary] → bar-svc-canary:50051",
 				"  rule [*] → bar-svc:50051",
@@ -456,7 +399,7 @@ spec:
 		},
 		{
 			name: `canary-by-header alone: "always" goes to the canary; "never" is only reported`,
-			yaml: mainForCanary + canaryFor(`    nginx.ingress.kubernetes.io/canary-by-header: X-Canary`),
+			yaml: mainForCanary + canaryFor(ann+`canary-by-header: X-Canary`),
 			want: []string{gatewayLine, httpListenerA, routeA,
 				"  rule [header Exact:x-canary=always] → bar-svc-canary:50051",
 				"  rule [*] → bar-svc:50051",
@@ -467,20 +410,17 @@ spec:
 		},
 		{
 			name: "canary-weight: the default rule splits 100 between the main and the canary backend",
-			yaml: mainForCanary + canaryFor(`    nginx.ingress.kubernetes.io/canary-weight: "10"`),
+			yaml: mainForCanary + canaryFor(ann+`canary-weight: "10"`),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@90, bar-svc-canary:50051@10"},
 		},
 		{
 			name: "canary-weight-total: the split is out of that total",
-			yaml: mainForCanary + canaryFor(`    nginx.ingress.kubernetes.io/canary-weight: "25"
-    nginx.ingress.kubernetes.io/canary-weight-total: "1000"`),
+			yaml: mainForCanary + canaryFor(ann+`canary-weight: "25"`, ann+`canary-weight-total: "1000"`),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@975, bar-svc-canary:50051@25"},
 		},
 		{
 			name: "canary-by-header-value and canary-weight together, on a service path: the header rule to the canary, the default rule weighted",
-			yaml: strings.ReplaceAll(mainForCanary+canaryFor(`    nginx.ingress.kubernetes.io/canary-by-header: env
-    nginx.ingress.kubernetes.io/canary-by-header-value: canary
-    nginx.ingress.kubernetes.io/canary-weight: "20"`), "{path: /,", "{path: /com.example.User/,"),
+			yaml: strings.ReplaceAll(mainForCanary+canaryFor(ann+`canary-by-header: env`, ann+`canary-by-header-value: canary`, ann+`canary-weight: "20"`), "{path: /,", "{path: /com.example.User/,"),
 			want: []string{gatewayLine, httpListenerA, routeA,
 				"  rule [Exact com.example.User/nil & header Exact:env=canary] → bar-svc-canary:50051",
 				"  rule [Exact com.example.User/nil] → bar-svc:50051@80, bar-svc-canary:50051@20",
@@ -488,8 +428,7 @@ spec:
 		},
 		{
 			name: `canary-by-header alone with canary-weight: "never" gets a rule to the main backend, past the weights`,
-			yaml: mainForCanary + canaryFor(`    nginx.ingress.kubernetes.io/canary-by-header: x-canary
-    nginx.ingress.kubernetes.io/canary-weight: "5"`),
+			yaml: mainForCanary + canaryFor(ann+`canary-by-header: x-canary`, ann+`canary-weight: "5"`),
 			want: []string{gatewayLine, httpListenerA, routeA,
 				"  rule [header Exact:x-canary=always] → bar-svc-canary:50051",
 				"  rule [header Exact:x-canary=never] → bar-svc:50051",
@@ -501,10 +440,10 @@ spec:
 		},
 		{
 			name: "a canary merges into the paths of its main Ingress only",
-			yaml: mainForCanary + strings.Replace(canaryFor(`    nginx.ingress.kubernetes.io/canary-weight: "50"`),
-				"paths: [{path: /, pathType: Prefix, backend: {service: {name: bar-svc-canary, port: {number: 50051}}}}]", `paths:
-          - {path: /, pathType: Prefix, backend: {service: {name: bar-svc-canary, port: {number: 50051}}}}
-          - {path: /com.example.User/, pathType: Prefix, backend: {service: {name: bar-svc-canary, port: {number: 50051}}}}`, 1),
+			yaml: mainForCanary + ingress{name: "a-canary", annotations: []string{ann + `canary: "true"`, ann + `canary-weight: "50"`}, rules: []string{rule("a.example.com",
+				path("/", "Prefix", "bar-svc-canary", 50051),
+				path("/com.example.User/", "Prefix", "bar-svc-canary", 50051),
+			)}}.String(),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@50, bar-svc-canary:50051@50"},
 			warnings: []warning{
 				{"test.yaml#2", "Ingress default/a-canary", "spec.rules[0].http.paths[1].path", "no converted path of a main Ingress has this host and path"},
@@ -512,9 +451,8 @@ spec:
 		},
 		{
 			name: "a canary without a main Ingress is not converted",
-			yaml: mainForCanary + strings.ReplaceAll(canaryFor(`    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-    nginx.ingress.kubernetes.io/canary-weight: "10"`), "a.example.com", "b.example.com") +
-				strings.ReplaceAll(strings.ReplaceAll(canaryFor(`    nginx.ingress.kubernetes.io/canary-weight: "10"`), "a.example.com", "b.example.com"), "a-canary", "b-canary"),
+			yaml: mainForCanary + strings.ReplaceAll(canaryFor(ann+`backend-protocol: GRPC`, ann+`canary-weight: "10"`), "a.example.com", "b.example.com") +
+				strings.ReplaceAll(strings.ReplaceAll(canaryFor(ann+`canary-weight: "10"`), "a.example.com", "b.example.com"), "a-canary", "b-canary"),
 			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051"},
 			warnings: []warning{
 				{"test.yaml#2", "Ingress default/a-canary", ann + "canary", "canary with no main Ingress"},
@@ -565,11 +503,13 @@ func TestConvertUnsupportedAnnotations(t *testing.T) {
 			name += " on a canary"
 		}
 		t.Run(name, func(t *testing.T) {
-			line := fmt.Sprintf("    %s%s: %q", ann, tc.key, tc.value)
-			yaml := strings.Replace(plainIngress, "backend-protocol: GRPC\n", "backend-protocol: GRPC\n"+line+"\n", 1)
+			line := fmt.Sprintf("%s%s: %q", ann, tc.key, tc.value)
+			i := ingressA(fooRoot)
+			i.annotations = grpcAnnotations(line)
+			yaml := i.String()
 			want, w := plain, warning{"test.yaml#1", "Ingress default/a", ann + tc.key, tc.contains}
 			if tc.onCanary {
-				yaml = mainForCanary + canaryFor("    nginx.ingress.kubernetes.io/canary-by-header: env\n    nginx.ingress.kubernetes.io/canary-by-header-value: canary\n"+line)
+				yaml = mainForCanary + canaryFor(ann+"canary-by-header: env", ann+"canary-by-header-value: canary", line)
 				want, w.source, w.object = canary, "test.yaml#2", "Ingress default/a-canary"
 			}
 			res, err := Convert(inputs(t, yaml), Options{})
@@ -652,12 +592,13 @@ func TestConvertFortuneIngress(t *testing.T) {
 // TestConvertSplitsLargeRoutes keeps routes within the GRPCRoute limits: 64 matches a rule,
 // 16 rules a route.
 func TestConvertSplitsLargeRoutes(t *testing.T) {
-	paths := func(n int, port func(i int) int) string {
-		var sb strings.Builder
-		for i := range n {
-			fmt.Fprintf(&sb, "          - {path: /pkg.S%d/, pathType: Prefix, backend: {service: {name: many, port: {number: %d}}}}\n", i, port(i))
+	// many is the Ingress a with n service paths to Service many, on the ports port gives.
+	many := func(n int, port func(i int) int) string {
+		paths := make([]string, n)
+		for i := range paths {
+			paths[i] = path(fmt.Sprintf("/pkg.S%d/", i), "Prefix", "many", port(i))
 		}
-		return sb.String()
+		return ingressA(paths...).String()
 	}
 	service := `
 ---
@@ -671,10 +612,9 @@ spec:
 	for i := range 17 {
 		service += fmt.Sprintf("    - {name: p%d, port: %d, targetPort: 50051}\n", i, 50000+i)
 	}
-	ingress := strings.Replace(plainIngress, "paths: [{path: /, pathType: Prefix, backend: {service: {name: foo-svc, port: {number: 50051}}}}]", "paths:\n%s", 1)
 
 	t.Run("17 backends: 16 rules and a second route", func(t *testing.T) {
-		res, err := Convert(inputs(t, fmt.Sprintf(ingress, paths(17, func(i int) int { return 50000 + i }))+service), Options{})
+		res, err := Convert(inputs(t, many(17, func(i int) int { return 50000 + i })+service), Options{})
 		if err != nil {
 			t.Fatalf("Convert: %v", err)
 		}
@@ -688,7 +628,7 @@ spec:
 		}
 	})
 	t.Run("70 services to one backend: rules of 64 matches", func(t *testing.T) {
-		res, err := Convert(inputs(t, fmt.Sprintf(ingress, paths(70, func(int) int { return 50000 }))+service), Options{})
+		res, err := Convert(inputs(t, many(70, func(int) int { return 50000 })+service), Options{})
 		if err != nil {
 			t.Fatalf("Convert: %v", err)
 		}
@@ -727,7 +667,7 @@ spec:
 			[]string{"test.yaml#1: Ingress default/a: spec.rules[0].host: invalid host \"a_b.example.com\""}, 0},
 		{"IP address host", strings.Replace(plainIngress, "a.example.com", "10.0.0.1", 1), Options{},
 			[]string{"test.yaml#1: Ingress default/a: spec.rules[0].host", "IP address"}, 0},
-		{"invalid TLS host", strings.Replace(tlsIngress(""), "hosts: [a.example.com]", "hosts: [\"*a.example.com\"]", 1), Options{},
+		{"invalid TLS host", strings.Replace(tlsIngress(), "hosts: [a.example.com]", "hosts: [\"*a.example.com\"]", 1), Options{},
 			[]string{"test.yaml#1: Ingress default/a: spec.tls[0].hosts[0]"}, 0},
 		{"route name taken", plainIngress + strings.Replace(existing("GRPCRoute", "a"), "spec:\n  gatewayClassName: other\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n", "spec: {}\n", 1), Options{},
 			[]string{"test.yaml#1: converting would make GRPCRoute default/a, which already exists in test.yaml#2; remove or rename it"}, 0},
