@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/grpclab/grpclab/manifests/manifeststest"
 )
 
 // TestIngressNginxConfigMap: the tuned variant loads and says what it sets; a bad value is
@@ -35,7 +37,7 @@ data:
   upstream-keepalive-time: "forever"
   proxy-body-size: "8m"
 `
-	dir := writeDir(t, map[string]string{"cm.yaml": bad})
+	dir := manifeststest.Dir(t, map[string]string{"cm.yaml": bad})
 	_, err = Load(production, dir)
 	if err == nil {
 		t.Fatal("Load accepted keep-alive-requests: lots")

@@ -7,11 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/grpclab/grpclab/manifests/manifeststest"
 )
 
 // production is the combination every scenario starts from.
@@ -197,23 +198,9 @@ func TestLoadUnknownVariant(t *testing.T) {
 	}
 }
 
-// writeDir writes files into a fresh directory and returns it.
-func writeDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, body := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(body)}
-	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, fsys); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestLoadUserDir(t *testing.T) {
 	// A user's route in a nested folder, and a replacement for bar-route.
-	dir := writeDir(t, map[string]string{
+	dir := manifeststest.Dir(t, map[string]string{
 		"routes/extra.yml": `
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -314,7 +301,7 @@ func TestLoadKeepsTypeMeta(t *testing.T) {
 }
 
 func TestLoadSkipsHiddenFolders(t *testing.T) {
-	dir := writeDir(t, map[string]string{
+	dir := manifeststest.Dir(t, map[string]string{
 		".github/workflows/ci.yaml": "on: push\njobs: {}\n",
 		"ns.yaml":                   "apiVersion: v1\nkind: Namespace\nmetadata: {name: extra}\n",
 	})

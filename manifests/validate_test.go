@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/grpclab/grpclab/manifests/manifeststest"
 )
 
 // TestErrata loads the article's typos as a user directory: each must be rejected with the file,
@@ -165,7 +167,7 @@ type: kubernetes.io/tls
 // as "#1" for the document) and every string in want.
 func loadFails(t *testing.T, file, suffix, yaml, what string, want []string) {
 	t.Helper()
-	dir := writeDir(t, map[string]string{file: yaml})
+	dir := manifeststest.Dir(t, map[string]string{file: yaml})
 	objs, err := Load(production, dir)
 	if err == nil {
 		t.Fatalf("Load accepted the %s", what)

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/manifests/manifeststest"
 	"github.com/grpclab/grpclab/manifests/migrate"
 )
 
@@ -65,22 +65,8 @@ spec:
 `,
 }
 
-// writeFiles writes files, by slash-separated name, into a fresh directory and returns it.
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, body := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(body)}
-	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, fsys); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestMigrate(t *testing.T) {
-	in := writeFiles(t, migrateInput)
+	in := manifeststest.Dir(t, migrateInput)
 	outDir := filepath.Join(t.TempDir(), "migrated")
 	out := filepath.Join(outDir, "gateway.yaml")
 	var stdout, stderr bytes.Buffer
@@ -181,8 +167,8 @@ func specOf(o any) any {
 }
 
 func TestMigrateErrors(t *testing.T) {
-	good := writeFiles(t, migrateInput)
-	broken := writeFiles(t, map[string]string{
+	good := manifeststest.Dir(t, migrateInput)
+	broken := manifeststest.Dir(t, map[string]string{
 		"ok.yaml": migrateInput["app/greeter.yaml"],
 		"broken.yaml": `
 apiVersion: networking.k8s.io/v1
@@ -192,11 +178,11 @@ spec:
   rulez: []
 `,
 	})
-	noGRPC := writeFiles(t, map[string]string{
+	noGRPC := manifeststest.Dir(t, map[string]string{
 		"app.yaml":     migrateInput["app/greeter.yaml"],
 		"ingress.yaml": strings.Replace(migrateInput["ingress.yaml"], "backend-protocol: GRPC", "backend-protocol: HTTP", 1),
 	})
-	badHost := writeFiles(t, map[string]string{
+	badHost := manifeststest.Dir(t, map[string]string{
 		"app.yaml":     migrateInput["app/greeter.yaml"],
 		"ingress.yaml": strings.Replace(migrateInput["ingress.yaml"], "host: greeter.example.com", "host: greeter_1.example.com", 1),
 	})
