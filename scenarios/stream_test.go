@@ -51,20 +51,26 @@ func TestLongLivedStream(t *testing.T) {
 	const count = 2
 	idle := lab.ep.IdleTimeout.Duration
 	interval := idle + time.Second
+	// hold holds one stream for count events, within streamBudget, and notes the timeout,
+	// the interval and what arrived; expired says the budget ran out first.
+	hold := func(ctx context.Context, t *testing.T, note func(string, ...any)) (got int, open time.Duration, err, expired error) {
+		note("idle timeout %s, an event every %s", idle, interval)
+		ctx, cancel := context.WithTimeout(ctx, streamBudget(interval, count))
+		defer cancel()
+		got, open, err = watch(ctx, t, interval, count)
+		note("%d of %d events, open %s, ended with %v", got, count, open.Round(time.Millisecond), err)
+		return got, open, err, ctx.Err()
+	}
 
 	cut := newScenario("stream/default-timeout", "stream")
 	// The names hold no durations: they differ by platform, and the comparison of runs
 	// matches cases by name. The durations go into the case's detail.
 	cut.add("a stream quiet for longer than the idle timeout is cut at it", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		note("idle timeout %s, an event every %s", idle, interval)
-		ctx, cancel := context.WithTimeout(ctx, streamBudget(interval, count))
-		defer cancel()
-		got, open, err := watch(ctx, t, interval, count)
-		note("%d of %d events, open %s, ended with %v", got, count, open.Round(time.Millisecond), err)
+		got, open, err, expired := hold(ctx, t, note)
 		if err == nil || got >= count {
 			t.Fatalf("the stream was not cut: %d of %d events in %s (err %v)", got, count, open, err)
 		}
-		if ctx.Err() != nil {
+		if expired != nil {
 			t.Fatalf("the proxy never cut the stream; the test gave up after %s", open)
 		}
 		if open < idle {
@@ -75,11 +81,7 @@ func TestLongLivedStream(t *testing.T) {
 
 	held := newScenario("stream/annotated", "stream")
 	held.add("with proxy-read-timeout the stream outlives the idle timeout", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		note("idle timeout %s, an event every %s", idle, interval)
-		ctx, cancel := context.WithTimeout(ctx, streamBudget(interval, count))
-		defer cancel()
-		got, open, err := watch(ctx, t, interval, count)
-		note("%d of %d events, open %s", got, count, open.Round(time.Millisecond))
+		got, open, err, _ := hold(ctx, t, note)
 		if err != nil || got != count {
 			t.Fatalf("got %d of %d events in %s, ended with %v", got, count, open, err)
 		}
