@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -65,11 +66,14 @@ func (p *Platform) rerender(ctx context.Context) error {
 
 // RolloutRestart replaces the Deployment's replicas one at a time, in pod-name order: start
 // the new replica (it keeps its pod name, so x-served-by prefixes stay), wait until it is
-// SERVING, reload the proxy with both, reload it without the old one, run the container's
-// preStop sleep if it has one, then SIGTERM the old one and wait for it to exit (SIGKILL
-// after 5 s, as stop does). A cluster removes the
-// endpoint and signals the pod concurrently; the emulator orders them, as a preStop sleep
-// would, so what the suite measures is the proxy and the server, not that race.
+// SERVING, reload the proxy with both, then reload it without the old one and go on to the
+// next replica while the old one terminates: its container's preStop sleep if it has one,
+// then SIGTERM and a wait for it to exit (SIGKILL after 5 s, as stop does). That is the
+// Deployment controller's default (maxSurge 1, maxUnavailable 0): a terminating pod no
+// longer counts, so old pods terminate side by side. RolloutRestart returns once every old
+// pod is gone. A cluster removes the endpoint and signals the pod concurrently; the
+// emulator orders them, as a preStop sleep would, so what the suite measures is the proxy
+// and the server, not that race.
 func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -84,7 +88,10 @@ func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment str
 	if len(old) == 0 {
 		return fmt.Errorf("rollout restart %s/%s: no running pods", namespace, deployment)
 	}
-	for _, o := range old {
+	var terminating sync.WaitGroup
+	defer terminating.Wait()
+	errs := make([]error, len(old))
+	for k, o := range old {
 		i := -1
 		for n := range t.replicas {
 			if t.podName(n) == o.Pod {
@@ -113,18 +120,25 @@ func (p *Platform) RolloutRestart(ctx context.Context, namespace, deployment str
 		if err := p.rerender(ctx); err != nil {
 			return fmt.Errorf("rollout restart: take %s (pid %d) out of the endpoints: %w", o.Pod, o.PID, err)
 		}
-		if d := t.preStopSleep(); d > 0 {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("rollout restart: preStop sleep of %s: %w", o.Pod, ctx.Err())
-			case <-time.After(d):
-			}
-		}
-		if err := stop(ctx, o.PID, o.Binary); err != nil {
-			return fmt.Errorf("rollout restart: %w", err)
-		}
+		terminating.Go(func() { errs[k] = terminate(ctx, o, t.preStopSleep()) })
+	}
+	terminating.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("rollout restart: %w", err)
 	}
 	return p.st.write(p.dir)
+}
+
+// terminate runs a replica's preStop sleep, if it has one, then stops it.
+func terminate(ctx context.Context, o process, preStop time.Duration) error {
+	if preStop > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("preStop sleep of %s: %w", o.Pod, ctx.Err())
+		case <-time.After(preStop):
+		}
+	}
+	return stop(ctx, o.PID, o.Binary)
 }
 
 // KillPod sends SIGKILL to the Deployment's first replica, leaves it in the endpoints for
