@@ -111,6 +111,8 @@ type PolicyPlane interface {
 	// Namespace is the network namespace a workload runs in, for the `ip netns exec` lines
 	// a reader can run by hand.
 	Namespace(workload string) (string, error)
+	// Addr is host:port of a workload's first port, as the other workloads reach it.
+	Addr(workload string) (string, error)
 	// Apply replaces the enforced policies with these, at once.
 	Apply(ctx context.Context, policies []*networkingv1.NetworkPolicy) error
 	// Verify applies the policies, probes every workload port from every other workload and

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -100,7 +99,7 @@ func (d *demoEnv) policies() []*networkingv1.NetworkPolicy {
 // pods serve it).
 func (d *demoEnv) probeCommand(src, dst string, md []string, args ...string) shellCommand {
 	ns, _ := d.plane.Namespace(src)
-	addr := firstAddr(d.workloads, dst)
+	addr, _ := d.plane.Addr(dst)
 	return grpcurlCall{Netns: ns, Addr: addr, Plaintext: true, ConnectTimeout: "2", Metadata: md, Args: args}.command()
 }
 
@@ -182,16 +181,6 @@ func firstTarget(workloads []netpol.Workload, name string) netpol.Target {
 		}
 	}
 	return netpol.Target{Workload: name}
-}
-
-// firstAddr is host:port of a workload's first port, as the other workloads reach it.
-func firstAddr(workloads []netpol.Workload, name string) string {
-	for _, w := range workloads {
-		if w.Name == name && len(w.Ports) > 0 {
-			return netip.AddrPortFrom(w.IP, uint16(w.Ports[0].Port)).String()
-		}
-	}
-	return ""
 }
 
 // narrowTable prints the columns the article's policy governs (db's port and the external
