@@ -434,8 +434,8 @@ spec:
 `, 10, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.needNetns && !netnsReady() {
-				t.Skipf("the NetworkPolicy step needs the local data plane: %v", policyLabUnavailable())
+			if err := policyLabUnavailable(); c.needNetns && err != nil {
+				t.Skipf("the NetworkPolicy step needs the local data plane: %v", err)
 			}
 			dir := t.TempDir()
 			extra := filepath.Join(t.TempDir(), "broken")
@@ -539,8 +539,8 @@ func TestDemoPrintedCommands(t *testing.T) {
 		}
 		n, _ := strconv.Atoi(m[1])
 		if n == 10 || n == 11 {
-			if !netnsReady() {
-				t.Logf("step %d: no local data plane here (%v), its commands are not run", n, policyLabUnavailable())
+			if err := policyLabUnavailable(); err != nil {
+				t.Logf("step %d: no local data plane here (%v), its commands are not run", n, err)
 			} else {
 				checkPrinted(t, bin, n, seg)
 			}
@@ -597,8 +597,8 @@ func TestUpTryLine(t *testing.T) {
 // rather than failed.
 func TestDemoInterruptInStep(t *testing.T) {
 	needNginx(t)
-	if !netnsReady() {
-		t.Skipf("the NetworkPolicy step needs the local data plane: %v", policyLabUnavailable())
+	if err := policyLabUnavailable(); err != nil {
+		t.Skipf("the NetworkPolicy step needs the local data plane: %v", err)
 	}
 	dir := t.TempDir()
 	s := startDemo(t, dir, "--auto", "--from", "10")
