@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -60,14 +61,8 @@ func TestRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			routes, skipped, err := Routes(context.Background(), tt.p)
-			if tt.errContains != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.errContains) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.errContains)
-				}
+			if expect.Error(t, err, tt.errContains) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(routes) != tt.routes || len(skipped) != tt.skipped {
 				t.Fatalf("%d routes, %d skipped (%q), want %d and %d", len(routes), len(skipped), skipped, tt.routes, tt.skipped)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/grpclab/grpclab/cluster/certs"
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/scenarios/call"
 	"github.com/grpclab/grpclab/services/serve"
 )
@@ -142,11 +143,7 @@ func TestTinyRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Each hop over direct", "| SayHello | gateway | bar-svc | 1 | ghz |", "## A new connection per call", "## Instrument check", "| SayHelloStream | gateway | bar-svc |", rep.Machine.CPU} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("%s lacks %q", MarkdownFile, want)
-		}
-	}
+	expect.Contains(t, MarkdownFile, string(md), "## Each hop over direct", "| SayHello | gateway | bar-svc | 1 | ghz |", "## A new connection per call", "## Instrument check", "| SayHelloStream | gateway | bar-svc |", rep.Machine.CPU)
 	for _, name := range []string{LatencyPlot, MultiplexingPlot} {
 		f, err := os.Open(filepath.Join(out, name))
 		if err != nil {

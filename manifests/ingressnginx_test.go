@@ -1,12 +1,12 @@
 package manifests
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests/manifeststest"
 )
 
@@ -42,11 +42,7 @@ data:
 	if err == nil {
 		t.Fatal("Load accepted keep-alive-requests: lots")
 	}
-	for _, want := range []string{"cm.yaml#1", "ConfigMap ingress-nginx/ingress-nginx-controller", "data[keep-alive-requests]", `"lots"`, "data[upstream-keepalive-time]"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
-	}
+	expect.Contains(t, "error", err.Error(), "cm.yaml#1", "ConfigMap ingress-nginx/ingress-nginx-controller", "data[keep-alive-requests]", `"lots"`, "data[upstream-keepalive-time]")
 }
 
 func TestParseIngressNginxRecycling(t *testing.T) {

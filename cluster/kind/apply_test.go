@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -64,9 +65,7 @@ func TestDecodeYAMLErrors(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want %q", err, tt.want)
-			}
+			expect.Error(t, err, tt.want)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpclab/grpclab/cluster/kind/addon"
 	"github.com/grpclab/grpclab/images"
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests"
 )
 
@@ -213,9 +214,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(tt.opt)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("New: err = %v, want it to contain %q", err, tt.want)
-			}
+			expect.Error(t, err, tt.want)
 		})
 	}
 }

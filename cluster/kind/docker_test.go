@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 // The real check against this machine's docker CLI. Where a daemon answers, CheckDocker
@@ -30,11 +32,7 @@ func TestCheckDockerReal(t *testing.T) {
 	if strings.Contains(msg, "\n") {
 		t.Errorf("message spans lines: %q", msg)
 	}
-	for _, want := range []string{"running Docker daemon", "PLATFORM=local"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q lacks %q", msg, want)
-		}
-	}
+	expect.Contains(t, "message", msg, "running Docker daemon", "PLATFORM=local")
 }
 
 func TestCheckDockerNoCLI(t *testing.T) {

@@ -3,8 +3,9 @@ package platforms
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 // Bad input fails in NewLab, before anything starts, with an error naming what is wrong.
@@ -22,9 +23,7 @@ func TestNewLabBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.cfg.StateDir = filepath.Join(dir, "state")
 			l, err := NewLab(context.Background(), c.cfg)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("NewLab: %v, want an error containing %q", err, c.want)
-			}
+			expect.Error(t, err, c.want)
 			if l != nil {
 				t.Errorf("NewLab returned a lab with its error")
 			}

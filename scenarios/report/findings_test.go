@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 func TestParseFindings(t *testing.T) {
@@ -40,14 +42,8 @@ envoy-gateway: []
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseFindings("findings.yaml", []byte(tc.yaml))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.err)
-				}
+			if expect.Error(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)

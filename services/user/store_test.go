@@ -2,9 +2,10 @@ package user
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 func demoStore(t *testing.T) *Store {
@@ -78,9 +79,7 @@ func TestNewStoreRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewStore(tt.accounts)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("NewStore error = %v, want it to contain %q", err, tt.wantErr)
-			}
+			expect.Error(t, err, tt.wantErr)
 		})
 	}
 }
@@ -169,9 +168,7 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Parse error = %v, want it to contain %q", err, tt.wantErr)
-			}
+			expect.Error(t, err, tt.wantErr)
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/gatewayapi"
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 // baseInput is a Gateway with an HTTPS listener on *.example.com (routes from All namespaces)
@@ -194,9 +195,7 @@ func TestRenderErrors(t *testing.T) {
 			in := baseInput(t)
 			tc.edit(&in)
 			_, err := Render(in)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got %v, want an error containing %q", err, tc.want)
-			}
+			expect.Error(t, err, tc.want)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/netpol"
 )
@@ -127,9 +128,7 @@ func TestRenderRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Render("glab-test", tt.ws, tt.ifaces, tt.nps)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %v, want one containing %q", err, tt.want)
-			}
+			expect.Error(t, err, tt.want)
 		})
 	}
 }
