@@ -6,14 +6,22 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/manifests"
 )
 
-func TestWorkloadsFromManifests(t *testing.T) {
+// defaults loads the manifests' default variants.
+func defaults(t *testing.T) []manifests.Object {
+	t.Helper()
 	objs, err := manifests.Load(manifests.DefaultVariants())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return objs
+}
+
+func TestWorkloadsFromManifests(t *testing.T) {
+	objs := defaults(t)
 	ws, err := Workloads(objs)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +71,7 @@ func TestWorkloadsFromManifests(t *testing.T) {
 }
 
 func TestWorkloadsBadAnnotation(t *testing.T) {
-	objs, err := manifests.Load(manifests.DefaultVariants())
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := defaults(t)
 	set := func(name, addr string) []manifests.Object {
 		out := make([]manifests.Object, len(objs))
 		for i, o := range objs {
@@ -93,9 +98,7 @@ func TestWorkloadsBadAnnotation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Workloads(c.objs)
 			for _, w := range c.want {
-				if err == nil || !strings.Contains(err.Error(), w) {
-					t.Fatalf("error %v, want one containing %q", err, w)
-				}
+				expect.Error(t, err, w)
 			}
 		})
 	}

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/grpclab/grpclab/internal/expect"
 	"github.com/grpclab/grpclab/services/interceptor"
 	"github.com/grpclab/grpclab/services/serve"
 )
@@ -210,13 +211,7 @@ func TestBinaryWithGrpcurl(t *testing.T) {
 
 func TestBinaryBadInputExits2(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return expect.File(t, dir, name, body) }
 	typo := write("typo.yaml", "users:\n- username: bob\n  pasword: x\n")
 	badMethod := write("method.yaml", "users:\n- username: bob\n  password: x\n  allow: [Logout]\n")
 	tests := []struct {

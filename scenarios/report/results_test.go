@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grpclab/grpclab/internal/expect"
 )
 
 func TestResultsRoundTrip(t *testing.T) {
@@ -83,13 +85,7 @@ func TestResultsLocalHasNoController(t *testing.T) {
 
 func TestReadResultsErrorsNameTheFile(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return expect.File(t, dir, name, body) }
 	for _, tc := range []struct {
 		name, path, want string
 	}{
