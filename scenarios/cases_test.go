@@ -29,15 +29,16 @@ func with(creds []string, pairs ...string) []string {
 }
 
 // route is the common case: one unary call through an entry point as a host, expecting a
-// code and an x-served-by prefix ("" when no backend answers).
+// code and an x-served-by prefix ("" when no backend answers), or a failed TLS handshake.
 type route struct {
-	name     string
-	entry    entry
-	host     string
-	method   string
-	md       []string
-	code     codes.Code
-	servedBy string
+	name           string
+	entry          entry
+	host           string
+	method         string
+	md             []string
+	code           codes.Code
+	servedBy       string
+	handshakeFails bool // the entry point has no certificate for host
 }
 
 func (s *scenario) routes(cases ...route) *scenario {
@@ -45,7 +46,11 @@ func (s *scenario) routes(cases ...route) *scenario {
 		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			conn := lab.dial(t, lab.target(c.entry, c.host))
 			lab.eventually(ctx, t, note, func(ctx context.Context) error {
-				return call.Unary(ctx, conn, c.method, c.md...).Expect(c.code, c.servedBy)
+				r := call.Unary(ctx, conn, c.method, c.md...)
+				if c.handshakeFails {
+					return r.ExpectHandshakeFailure()
+				}
+				return r.Expect(c.code, c.servedBy)
 			})
 		})
 	}

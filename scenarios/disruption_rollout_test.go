@@ -141,12 +141,9 @@ func drainDirect(ctx context.Context, t *testing.T, c clientKind, event func(con
 	conn := lab.dial(t, call.Target{Address: pods[0], Plaintext: true}, c.opts...)
 	hctx, hcancel := context.WithCancel(ctx)
 	defer hcancel()
-	watch, err := healthpb.NewHealthClient(conn).Watch(hctx, &healthpb.HealthCheckRequest{})
+	watch, err := call.WatchServing(hctx, conn)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := watch.Recv(); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Fatalf("replica %s health: %v %v, want SERVING", pods[0], st, err)
+		t.Fatalf("replica %s: %v", pods[0], err)
 	}
 	greeter := helloworldpb.NewGreeterClient(conn)
 	var calls []helloworldpb.Greeter_SayHelloStreamClient

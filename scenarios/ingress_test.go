@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-
-	"github.com/grpclab/grpclab/scenarios/call"
 )
 
 // TestIngressNginx is the article's fortune-ingress end to end: TLS terminated with the
@@ -20,16 +18,8 @@ func TestIngressNginx(t *testing.T) {
 	s := newScenario("ingress-nginx", "ingress").routes(
 		route{name: "SayHello reaches go-grpc-greeter-server", entry: ingress, host: host, method: sayHello, code: codes.OK, servedBy: "greeter-"},
 		route{name: "Login reaches go-grpc-greeter-server (path / Prefix routes every method)", entry: ingress, host: host, method: login, md: alice, code: codes.OK, servedBy: "greeter-"},
+		route{name: "an unknown host fails the TLS handshake", entry: ingress, host: "nope.dev.mydomain.com", method: sayHello, handshakeFails: true},
 	)
-	s.add("an unknown host fails the TLS handshake", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(ingress, "nope.dev.mydomain.com"))
-		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			if r := call.Unary(ctx, conn, sayHello); !r.HandshakeFailed() {
-				return fmt.Errorf("got %s, want a failed TLS handshake", r)
-			}
-			return nil
-		})
-	})
 	s.add("ssl-redirect: the plaintext port answers 308 to https", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		lab.need(t, lab.target(ingressHTTP, host))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {

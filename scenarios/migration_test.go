@@ -302,10 +302,7 @@ func (m *migration) unary(ctx context.Context, t *testing.T, target call.Target,
 		r := call.Unary(ctx, conn, c.method, c.md...)
 		saw = outcome(r)
 		if c.handshake {
-			if !r.HandshakeFailed() {
-				return fmt.Errorf("got %s, want a failed TLS handshake", r)
-			}
-			return nil
+			return r.ExpectHandshakeFailure()
 		}
 		return r.Expect(c.code, c.servedBy)
 	})

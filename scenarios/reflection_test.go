@@ -55,15 +55,43 @@ func listServices(ctx context.Context, conn *grpc.ClientConn, api reflectionAPI)
 
 // wantServices checks that reflection lists the project's services.
 func wantServices(services []string, err error) error {
+	return wantAll("list services", services, err, "com.example.User", "helloworld.Greeter", "grpc.health.v1.Health")
+}
+
+// wantAll checks that an answer of reflection, named by what, holds every one of wants.
+func wantAll(what string, got []string, err error, wants ...string) error {
 	if err != nil {
-		return fmt.Errorf("list services: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	for _, want := range []string{"com.example.User", "helloworld.Greeter", "grpc.health.v1.Health"} {
-		if !slices.Contains(services, want) {
-			return fmt.Errorf("list services: %v lacks %s", services, want)
+	for _, w := range wants {
+		if !slices.Contains(got, w) {
+			return fmt.Errorf("%s: %v lacks %s", what, got, w)
 		}
 	}
 	return nil
+}
+
+// describe is `grpcurl describe symbol` as a library: the text grpcurl prints.
+func describe(ctx context.Context, conn *grpc.ClientConn, symbol string) (string, error) {
+	rc := reflectionClient(ctx, conn, autoAPI)
+	defer rc.Reset()
+	d, err := grpcurl.DescriptorSourceFromServer(ctx, rc).FindSymbol(symbol)
+	if err != nil {
+		return "", err
+	}
+	return grpcurl.GetDescriptorText(d, nil)
+}
+
+// rpcs lists the methods that the described text of a service declares.
+func rpcs(text string) []string {
+	var names []string
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "rpc "); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			names = append(names, strings.TrimSuffix(name, "("))
+		}
+	}
+	return names
 }
 
 // TestReflectionProduction: the production routes have no reflection rule, so reflection
@@ -118,22 +146,8 @@ func TestReflectionDevelopment(t *testing.T) {
 	s.add("grpcurl describe com.example.User through the gateway", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 		conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			rc := reflectionClient(ctx, conn, autoAPI)
-			defer rc.Reset()
-			d, err := grpcurl.DescriptorSourceFromServer(ctx, rc).FindSymbol("com.example.User")
-			if err != nil {
-				return fmt.Errorf("describe: %w", err)
-			}
-			text, err := grpcurl.GetDescriptorText(d, nil)
-			if err != nil {
-				return fmt.Errorf("describe: %w", err)
-			}
-			for _, m := range []string{"rpc Login", "rpc DeleteUser", "rpc WatchEvents"} {
-				if !strings.Contains(text, m) {
-					return fmt.Errorf("describe com.example.User lacks %q:\n%s", m, text)
-				}
-			}
-			return nil
+			text, err := describe(ctx, conn, "com.example.User")
+			return wantAll("describe com.example.User", rpcs(text), err, "Login", "DeleteUser", "WatchEvents")
 		})
 	})
 	s.add("grpcurl invoke Login through the gateway from reflected descriptors", func(ctx context.Context, t *testing.T, note func(string, ...any)) {

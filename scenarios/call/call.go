@@ -86,6 +86,15 @@ func (r Result) HandshakeFailed() bool {
 	return r.Code == codes.Unavailable && (strings.Contains(r.Message, "handshake") || strings.Contains(r.Message, "tls:"))
 }
 
+// ExpectHandshakeFailure is nil when the TLS handshake failed, as it must for a host that
+// the entry point holds no certificate for.
+func (r Result) ExpectHandshakeFailure() error {
+	if !r.HandshakeFailed() {
+		return fmt.Errorf("got %s, want a failed TLS handshake", r)
+	}
+	return nil
+}
+
 func (r Result) String() string {
 	s := r.Code.String()
 	if r.ServedBy != "" {
