@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -72,16 +73,19 @@ type testCase struct {
 func readCases(t *testing.T, name string, columns int) []testCase {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	var cases []testCase
-	for i, line := range strings.Split(string(data), "\n") {
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		where := fmt.Sprintf("%s:%d", path, i+1)
+		where := fmt.Sprintf("%s:%d", path, n)
 		fields := strings.Split(line, "|")
 		if len(fields) != columns {
 			t.Fatalf("%s: %d columns, want %d: %q", where, len(fields), columns, line)
@@ -90,6 +94,9 @@ func readCases(t *testing.T, name string, columns int) []testCase {
 			fields[j] = strings.TrimSpace(fields[j])
 		}
 		cases = append(cases, testCase{where: where, fields: fields})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	if len(cases) == 0 {
 		t.Fatalf("%s: no cases", path)
