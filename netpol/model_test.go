@@ -1,18 +1,26 @@
 package netpol
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/grpclab/grpclab/manifests"
 )
 
 // fixture: two namespaces, alpha (team=a) and beta (team=b), and two external hosts.
 // c in beta carries the same pod label as a in alpha, so namespace scoping is visible.
+// The header of testdata/verdicts.yaml, whose checks name these workloads, lists them too.
 func fixture() []Workload {
 	ip := netip.MustParseAddr
 	tcp := func(name string, p int32) Port { return Port{Name: name, Port: p, Protocol: corev1.ProtocolTCP} }
@@ -30,242 +38,102 @@ func fixture() []Workload {
 	}
 }
 
-// check is one connection and the expected verdict halves.
-type check struct {
-	src, dst        string
-	port            int32
-	proto           corev1.Protocol
-	egress, ingress bool
+// readCases decodes testdata/file, a YAML list of cases, and returns its path and the cases.
+// A key the case type does not have, a case without a name or a name used twice fails the
+// test, naming the file and the case, so a misspelt key or a copied case cannot be dropped
+// without notice.
+func readCases[C interface{ caseName() string }](t *testing.T, file string) (string, []C) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []json.RawMessage
+	if err := yaml.UnmarshalStrict(data, &items); err != nil { // strict: a key set twice is an error
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(items) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	cases := make([]C, len(items))
+	seen := map[string]bool{}
+	for i, item := range items {
+		// Decoded one by one, so that an error can name the case (the decoder goes on
+		// past an unknown key, so the name is there).
+		err := yaml.UnmarshalStrict(item, &cases[i])
+		name := cases[i].caseName()
+		switch {
+		case err != nil:
+			t.Fatalf("%s: case %d %q: %v", path, i, name, err)
+		case name == "" || seen[name]:
+			t.Fatalf("%s: case %d %q: the name must be set and unique", path, i, name)
+		}
+		seen[name] = true
+	}
+	return path, cases
 }
 
-func TestVerdictSpecRules(t *testing.T) {
-	const head = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
-	tests := []struct {
-		name   string
-		yaml   string
-		checks []check
-	}{
-		{
-			name: "no policy selects a pod: everything allowed",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "x", dst: "d", port: 80, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "default deny: empty podSelector isolates every pod of its namespace only",
-			yaml: head + "  name: deny\n  namespace: alpha\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "e", dst: "a", port: 80, egress: true, ingress: false},
-				{src: "a", dst: "d", port: 80, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "empty ingress rule allows every source and port",
-			yaml: head + "  name: all\n  namespace: alpha\nspec:\n  podSelector: {}\n  ingress:\n  - {}\n",
-			checks: []check{
-				{src: "x", dst: "b", port: 50051, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "policyTypes empty with only ingress rules: ingress only",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "e", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "b", dst: "x", port: 443, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "policyTypes empty with egress rules: egress too, and ingress isolated with no rules",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  egress:\n  - to: [{ipBlock: {cidr: 192.0.2.10/32}}]\n",
-			checks: []check{
-				{src: "b", dst: "x", port: 443, egress: true, ingress: true},
-				{src: "b", dst: "a", port: 80, egress: false, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "policyTypes Ingress ignores egress rules",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  policyTypes: [Ingress]\n  ingress:\n  - {}\n  egress:\n  - to: [{ipBlock: {cidr: 192.0.2.10/32}}]\n",
-			checks: []check{
-				{src: "b", dst: "a", port: 80, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "policyTypes Egress leaves ingress open",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {team: b}}}]\n",
-			checks: []check{
-				{src: "b", dst: "c", port: 80, egress: true, ingress: true},
-				{src: "b", dst: "a", port: 80, egress: false, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-			},
-		},
-		{
-			name: "podSelector peer alone: the policy's namespace only",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "c", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "namespaceSelector peer alone: every pod of the selected namespaces",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "d", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "namespaceSelector metadata.name label is implied",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: beta}}}]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "e", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "namespaceSelector AND podSelector in one peer",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: b}}, podSelector: {matchLabels: {app: a}}}]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "d", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "namespaceSelector OR podSelector as two peers",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: b}}}, {podSelector: {matchLabels: {app: a}}}]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "d", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "e", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "empty namespaceSelector: every namespace, but no external host",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {}}]\n",
-			checks: []check{
-				{src: "d", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "e", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "x", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "ipBlock with except",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.128/25]}}]\n",
-			checks: []check{
-				{src: "x", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "y", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "ipBlock matches pod IPs too (Calico behaviour)",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{ipBlock: {cidr: 10.2.0.0/16}}]\n",
-			checks: []check{
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "egress to an ipBlock on a port",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 192.0.2.0/24}}]\n    ports: [{protocol: TCP, port: 443}]\n",
-			checks: []check{
-				{src: "b", dst: "x", port: 443, egress: true, ingress: true},
-				{src: "b", dst: "a", port: 80, egress: false, ingress: true},
-			},
-		},
-		{
-			name: "numeric port, protocol defaults to TCP",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - ports: [{port: 80}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "x", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 50051, egress: true, ingress: false},
-				{src: "a", dst: "b", port: 53, proto: corev1.ProtocolUDP, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "protocol must match",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - ports: [{protocol: UDP, port: 53}, {protocol: UDP, port: 80}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 53, proto: corev1.ProtocolUDP, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, proto: corev1.ProtocolTCP, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "port entry without port: every port of its protocol",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - ports: [{protocol: UDP}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 53, proto: corev1.ProtocolUDP, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "named port on ingress resolves on the selected pod",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - ports: [{port: grpc}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 50051, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "named port on egress resolves on the destination pod",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: http}]\n",
-			checks: []check{
-				{src: "b", dst: "c", port: 80, egress: true, ingress: true},
-				{src: "b", dst: "d", port: 80, egress: false, ingress: true}, // d names port 80 "web"
-				{src: "b", dst: "x", port: 443, egress: false, ingress: true},
-			},
-		},
-		{
-			name: "endPort: an inclusive range",
-			yaml: head + "  name: p\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - ports: [{port: 8000, endPort: 9000}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 9000, egress: true, ingress: true},
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "a", dst: "b", port: 50051, egress: true, ingress: false},
-			},
-		},
-		{
-			name: "two policies selecting one pod are ORed",
-			yaml: head + "  name: p1\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}]\n---\n" +
-				head + "  name: p2\n  namespace: alpha\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "e", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "a", dst: "e", port: 80, egress: true, ingress: false}, // only p2 selects e
-			},
-		},
-		{
-			name: "connection needs the source's egress and the destination's ingress",
-			yaml: head + "  name: out\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: b}}}]\n---\n" +
-				head + "  name: in\n  namespace: alpha\nspec:\n  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: false},
-				{src: "c", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "e", port: 80, egress: false, ingress: true},
-			},
-		},
-		{
-			name: "a policy in another namespace selects nothing here; external hosts are never isolated",
-			yaml: head + "  name: deny\n  namespace: beta\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
-			checks: []check{
-				{src: "a", dst: "b", port: 80, egress: true, ingress: true},
-				{src: "a", dst: "c", port: 80, egress: true, ingress: false},
-				{src: "d", dst: "x", port: 443, egress: false, ingress: true},
-				{src: "x", dst: "a", port: 80, egress: true, ingress: true},
-			},
-		},
+// verdictCase is one case of testdata/verdicts.yaml.
+type verdictCase struct {
+	Name     string   `json:"name"`
+	Policies string   `json:"policies"`
+	Checks   []string `json:"checks"`
+}
+
+func (c verdictCase) caseName() string { return c.Name }
+
+// check is one connection and the expected verdict halves, from a line of a case's checks.
+type check struct {
+	line     string
+	src, dst string
+	port     int32
+	proto    corev1.Protocol // empty: Verdict's default, TCP
+	want     Verdict
+}
+
+var checkSyntax = regexp.MustCompile(`^(\S+) -> ([^\s:]+):(\d+)(?:/(TCP|UDP|SCTP))? egress=(allow|deny) ingress=(allow|deny)$`)
+
+// parseCheck reads "SRC -> DST:PORT[/PROTOCOL] egress=allow|deny ingress=allow|deny".
+func parseCheck(line string) (check, error) {
+	m := checkSyntax.FindStringSubmatch(strings.Join(strings.Fields(line), " "))
+	if m == nil {
+		return check{}, fmt.Errorf("%q: want SRC -> DST:PORT[/PROTOCOL] egress=allow|deny ingress=allow|deny", line)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			nps, err := parsePolicies("case.yaml", []byte(tt.yaml))
+	port, err := strconv.ParseInt(m[3], 10, 32)
+	if err != nil {
+		return check{}, fmt.Errorf("%q: port: %w", line, err)
+	}
+	return check{
+		line: line, src: m[1], dst: m[2], port: int32(port), proto: corev1.Protocol(m[4]),
+		want: Verdict{Egress: m[5] == "allow", Ingress: m[6] == "allow"},
+	}, nil
+}
+
+func allowDeny(allowed bool) string {
+	if allowed {
+		return "allow"
+	}
+	return "deny"
+}
+
+// TestVerdictSpecRules runs the cases of testdata/verdicts.yaml on fixture().
+func TestVerdictSpecRules(t *testing.T) {
+	path, cases := readCases[verdictCase](t, "verdicts.yaml")
+	for _, vc := range cases {
+		if len(vc.Checks) == 0 {
+			t.Fatalf("%s: case %q: no checks", path, vc.Name)
+		}
+		checks := make([]check, len(vc.Checks))
+		for i, line := range vc.Checks {
+			c, err := parseCheck(line)
+			if err != nil {
+				t.Fatalf("%s: case %q: checks[%d]: %v", path, vc.Name, i, err)
+			}
+			checks[i] = c
+		}
+		t.Run(vc.Name, func(t *testing.T) {
+			nps, err := parsePolicies(fmt.Sprintf("%s: case %q", path, vc.Name), []byte(vc.Policies))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,14 +141,13 @@ func TestVerdictSpecRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range tt.checks {
+			for _, c := range checks {
 				got, err := m.Verdict(c.src, c.dst, c.port, c.proto)
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("%s: %s: %v", path, c.line, err)
 				}
-				want := Verdict{Egress: c.egress, Ingress: c.ingress}
-				if got != want {
-					t.Errorf("%s -> %s:%d/%s: got %+v, want %+v", c.src, c.dst, c.port, c.proto, got, want)
+				if got != c.want {
+					t.Errorf("%s: %s: got egress=%s ingress=%s", path, c.line, allowDeny(got.Egress), allowDeny(got.Ingress))
 				}
 			}
 		})
@@ -342,31 +209,30 @@ func TestArticlePolicyOnLab(t *testing.T) {
 	}
 }
 
+// invalidCase is one case of testdata/invalid.yaml.
+type invalidCase struct {
+	Name  string `json:"name"`
+	Input string `json:"input"`
+	Error string `json:"error"`
+}
+
+func (c invalidCase) caseName() string { return c.Name }
+
+// TestInvalidInputNamesFileObjectField runs the cases of testdata/invalid.yaml: each input,
+// parsed as the file bad.yaml, must be rejected with an error naming file, object and field.
 func TestInvalidInputNamesFileObjectField(t *testing.T) {
-	const head = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad\n  namespace: ns\nspec:\n  podSelector: {}\n"
-	tests := []struct {
-		name, yaml, want string
-	}{
-		{"article erratum CIDR", head + "  ingress:\n  - from: [{ipBlock: {cidr: 172.1s.0.0/16}}]\n", `bad.yaml: networkpolicy ns/bad: spec.ingress[0].from[0].ipBlock: cidr: invalid CIDR "172.1s.0.0/16"`},
-		{"except outside cidr", head + "  ingress:\n  - from: [{ipBlock: {cidr: 172.17.0.0/16, except: [10.0.0.0/8]}}]\n", "spec.ingress[0].from[0].ipBlock: except[0]: 10.0.0.0/8 is not inside cidr 172.17.0.0/16"},
-		{"ipBlock with selector", head + "  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]\n", "spec.egress[0].to[0]: ipBlock may not be combined"},
-		{"empty peer", head + "  ingress:\n  - from: [{}]\n", "spec.ingress[0].from[0]: one of ipBlock"},
-		{"endPort below port", head + "  ingress:\n  - ports: [{port: 90, endPort: 80}]\n", "spec.ingress[0].ports[0].endPort: 80 must be between port 90"},
-		{"endPort with named port", head + "  ingress:\n  - ports: [{port: http, endPort: 80}]\n", `spec.ingress[0].ports[0].endPort: may not be used with the named port "http"`},
-		{"bad protocol", head + "  ingress:\n  - ports: [{protocol: ICMP, port: 80}]\n", `spec.ingress[0].ports[0].protocol: unknown protocol "ICMP"`},
-		{"bad policyType", head + "  policyTypes: [Inbound]\n", `spec.policyTypes[0]: unknown type "Inbound"`},
-		{"bad selector operator", head + "  ingress:\n  - from: [{podSelector: {matchExpressions: [{key: a, operator: Near}]}}]\n", "spec.ingress[0].from[0].podSelector:"},
-		{"wrong kind", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n", `bad.yaml: document 0: kind "Service"`},
-		{"unknown field type", head + "  ingress: 3\n", "bad.yaml: document 0:"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := parsePolicies("bad.yaml", []byte(tt.yaml))
+	path, cases := readCases[invalidCase](t, "invalid.yaml")
+	for _, tt := range cases {
+		if tt.Error == "" {
+			t.Fatalf("%s: case %q: error must be set", path, tt.Name)
+		}
+		t.Run(tt.Name, func(t *testing.T) {
+			_, err := parsePolicies("bad.yaml", []byte(tt.Input))
 			if err == nil {
-				t.Fatalf("no error, want one containing %q", tt.want)
+				t.Fatalf("no error, want one containing %q", tt.Error)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %q does not contain %q", err, tt.want)
+			if !strings.Contains(err.Error(), tt.Error) {
+				t.Fatalf("error %q does not contain %q", err, tt.Error)
 			}
 		})
 	}

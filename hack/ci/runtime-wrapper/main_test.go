@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,59 +25,83 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// TestParseArgs runs the cases of testdata/args.txt: a name, runc's arguments and the
+// file parseArgs must find in them.
 func TestParseArgs(t *testing.T) {
-	tests := []struct {
-		name string
-		args string
-		want target // zero: runc reads no capabilities from a file
-	}{
-		{"create --bundle", "create --bundle /b/c1 c1", target{"create", "/b/c1/config.json", true}},
-		{"create --bundle=", "create --bundle=/b/c1 c1", target{"create", "/b/c1/config.json", true}},
-		{"create -b", "create -b /b/c1 c1", target{"create", "/b/c1/config.json", true}},
-		{"create -b=", "create -b=/b/c1 c1", target{"create", "/b/c1/config.json", true}},
-		{"create single-dash long", "create -bundle /b/c1 c1", target{"create", "/b/c1/config.json", true}},
-		{"create relative bundle", "create --bundle b/c1 c1", target{"create", "b/c1/config.json", true}},
-		{"create no bundle is cwd", "create --pid-file /p c1", target{"create", "config.json", true}},
-		{"create empty bundle is cwd", "create --bundle= c1", target{"create", "config.json", true}},
-		{"create bundle after id", "create --pid-file /p c1 --bundle /b/c1", target{"create", "/b/c1/config.json", true}},
-		{"create value flag not mistaken", "create --console-socket -b c1", target{"create", "config.json", true}},
-		{"create as containerd calls it",
-			"--root /var/run/docker/runtime-grpclab-runc/moby --log /run/c1/log.json --log-format json --systemd-cgroup " +
-				"create --bundle /run/c1 --pid-file /run/c1/init.pid --console-socket /tmp/pty.sock c1",
-			target{"create", "/run/c1/config.json", true}},
-		{"global flags with =", "--root=/r --log=/l --debug create --bundle /b c1", target{"create", "/b/config.json", true}},
-		{"global value named like a subcommand", "--log create state c1", target{}},
-		{"-- before subcommand", "--debug -- create -b /b c1", target{"create", "/b/config.json", true}},
-		{"run -b", "--root /r run -d -b /b c1", target{"run", "/b/config.json", true}},
-		{"run no bundle", "run --detach c1", target{"run", "config.json", true}},
-		{"exec --process", "--root /r --log /l exec --process /tmp/p.json --detach --pid-file /p c1", target{"exec", "/tmp/p.json", false}},
-		{"exec --process=", "exec --process=/tmp/p.json c1", target{"exec", "/tmp/p.json", false}},
-		{"exec -p", "exec -p /tmp/p.json c1", target{"exec", "/tmp/p.json", false}},
-		{"exec -p=", "exec -p=/tmp/p.json c1", target{"exec", "/tmp/p.json", false}},
-		{"exec value flag not mistaken", "exec --cwd -p c1 sh", target{}},
-		{"exec without --process", "exec --tty --cwd / c1 sh", target{}},
-		{"exec -p after --", "exec c1 -- sh -p /x", target{}},
-		{"state", "--root /r state c1", target{}},
-		{"start", "start c1", target{}},
-		{"kill", "kill --all c1 KILL", target{}},
-		{"delete", "--root /r delete --force c1", target{}},
-		{"features", "features", target{}},
-		{"ps", "ps --format json c1", target{}},
-		{"update", "update --resources /tmp/r.json c1", target{}},
-		{"--version", "--version", target{}},
-		{"-v", "-v", target{}},
-		{"--help", "--help", target{}},
-		{"only global flags", "--root /r --debug", target{}},
-		{"no arguments", "", target{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := parseArgs(strings.Fields(tt.args))
-			if ok != (tt.want != target{}) || got != tt.want {
-				t.Errorf("parseArgs(%q) = %+v, %v; want %+v", tt.args, got, ok, tt.want)
+	names := map[string]bool{}
+	for _, c := range readCases(t, "args.txt", 3) {
+		name, args := c.fields[0], c.fields[1]
+		want, err := parseWant(c.fields[2])
+		if err != nil {
+			t.Fatalf("%s: case %q: %v", c.where, name, err)
+		}
+		if names[name] {
+			t.Fatalf("%s: case %q: name used twice", c.where, name)
+		}
+		names[name] = true
+		t.Run(name, func(t *testing.T) {
+			got, ok := parseArgs(strings.Fields(args))
+			if ok != (want != target{}) || got != want {
+				t.Errorf("%s: parseArgs(%q) = %+v, %v; want %+v", c.where, args, got, ok, want)
 			}
 		})
 	}
+}
+
+// parseWant reads the last column of args.txt: "-" for no file (the zero target), or the
+// subcommand, the file and "config" or "process".
+func parseWant(s string) (target, error) {
+	if s == "-" {
+		return target{}, nil
+	}
+	f := strings.Fields(s)
+	if len(f) != 3 || (f[2] != "config" && f[2] != "process") {
+		return target{}, fmt.Errorf(`want "-" or "SUBCOMMAND FILE config|process", got %q`, s)
+	}
+	return target{command: f[0], file: f[1], inConfig: f[2] == "config"}, nil
+}
+
+// testCase is one line of a testdata table.
+type testCase struct {
+	where  string // file:line, for messages
+	fields []string
+}
+
+// readCases reads testdata/name: one case a line, columns separated by "|" and trimmed;
+// blank lines and lines starting with "#" are skipped. A line with another number of
+// columns, or a file without cases, fails the test.
+func readCases(t *testing.T, name string, columns int) []testCase {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []testCase
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", path, n)
+		fields := strings.Split(line, "|")
+		if len(fields) != columns {
+			t.Fatalf("%s: %d columns, want %d: %q", where, len(fields), columns, line)
+		}
+		for j := range fields {
+			fields[j] = strings.TrimSpace(fields[j])
+		}
+		cases = append(cases, testCase{where: where, fields: fields})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	return cases
 }
 
 // allCaps stands for docker's --privileged list, CAP_SYS_RESOURCE among the others.
@@ -238,24 +264,19 @@ func TestExecsRealRunc(t *testing.T) {
 	const process = `{"args":["sh"],"capabilities":{"effective":` + allCaps + `}}`
 	const processEdited = `{"args":["sh"],"capabilities":{"effective":` + capsWithout + `}}`
 
-	tests := []struct {
-		args        string // BUNDLE and PROCESS stand for the files' paths
-		wantConfig  string
-		wantProcess string
-	}{
-		{"--root /r --log /l --log-format json create --bundle BUNDLE --pid-file /p c1", edited, process},
-		{"run -d -b BUNDLE c1", edited, process},
-		{"--root /r exec --process PROCESS --detach c1", config, processEdited},
-		{"--root /r start c1", config, process},
-		{"--root /r state c1", config, process},
-		{"--root /r kill c1 9", config, process},
-		{"--root /r delete --force c1", config, process},
-		{"--root /r exec -t c1 sh", config, process},
-		{"features", config, process},
-		{"--version", config, process},
+	// The cases are testdata/execs.txt: the wrapper's arguments and the file it edits.
+	edits := map[string][2]string{ // the last column: what config.json and the process file hold afterwards
+		"config":  {edited, process},
+		"process": {config, processEdited},
+		"-":       {config, process},
 	}
-	for _, tt := range tests {
-		t.Run(tt.args, func(t *testing.T) {
+	for _, c := range readCases(t, "execs.txt", 2) {
+		want, ok := edits[c.fields[1]]
+		if !ok {
+			t.Fatalf("%s: case %q: edits %q, want config, process or -", c.where, c.fields[0], c.fields[1])
+		}
+		cmdline, wantConfig, wantProcess := c.fields[0], want[0], want[1]
+		t.Run(cmdline, func(t *testing.T) {
 			dir := t.TempDir()
 			bundle, processFile := filepath.Join(dir, "bundle"), filepath.Join(dir, "process.json")
 			if err := os.Mkdir(bundle, 0o755); err != nil {
@@ -267,7 +288,7 @@ func TestExecsRealRunc(t *testing.T) {
 			if err := os.WriteFile(processFile, []byte(process), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			args := strings.Fields(strings.NewReplacer("BUNDLE", bundle, "PROCESS", processFile).Replace(tt.args))
+			args := strings.Fields(strings.NewReplacer("BUNDLE", bundle, "PROCESS", processFile).Replace(cmdline))
 			out := filepath.Join(dir, "argv")
 			cmd := exec.Command(self, args...)
 			cmd.Env = append(os.Environ(), asWrapperEnv+"=1", "GRPCLAB_REAL_RUNC="+fake, "FAKE_RUNC_OUT="+out)
@@ -281,7 +302,7 @@ func TestExecsRealRunc(t *testing.T) {
 			if got := strings.Split(strings.TrimSuffix(string(argv), "\n"), "\n"); !reflect.DeepEqual(got, args) {
 				t.Errorf("runc got %q, want %q", got, args)
 			}
-			for file, want := range map[string]string{filepath.Join(bundle, "config.json"): tt.wantConfig, processFile: tt.wantProcess} {
+			for file, want := range map[string]string{filepath.Join(bundle, "config.json"): wantConfig, processFile: wantProcess} {
 				got, err := os.ReadFile(file)
 				if err != nil {
 					t.Fatal(err)
