@@ -240,14 +240,7 @@ func TestGRPCRouteHasNoTimeouts(t *testing.T) {
 
 // TestConvertFortuneIngress converts the project's own Ingress beside the production manifests.
 func TestConvertFortuneIngress(t *testing.T) {
-	objs, err := manifests.Load([]string{"base", "gateway-api", "ingress-nginx"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Convert(objs, Options{})
-	if err != nil {
-		t.Fatalf("Convert: %v", err)
-	}
+	objs, res := convertVariants(t, "base", "gateway-api", "ingress-nginx")
 	src := "ingress-nginx/fortune-ingress.yaml#1"
 	checkSummary(t, res.Objects, []string{
 		"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (" + src + ") class=grpclab",
@@ -270,20 +263,28 @@ func TestConvertFortuneIngress(t *testing.T) {
 	}
 
 	t.Run("stream-timeouts", func(t *testing.T) {
-		objs, err := manifests.Load([]string{"base", "gateway-api", "ingress-nginx", "ingress-nginx/stream-timeouts"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Convert(objs, Options{})
-		if err != nil {
-			t.Fatalf("Convert: %v", err)
-		}
+		_, res := convertVariants(t, "base", "gateway-api", "ingress-nginx", "ingress-nginx/stream-timeouts")
 		src := "ingress-nginx/stream-timeouts/fortune-ingress.yaml#1"
 		checkWarnings(t, res.Warnings, []warning{
 			{src, "Ingress default/fortune-ingress", ann + "proxy-read-timeout", `"3600" not carried over`},
 			{src, "Ingress default/fortune-ingress", ann + "proxy-send-timeout", `"3600" not carried over`},
 		})
 	})
+}
+
+// convertVariants converts the project's manifests of these variants with the default
+// options, and returns them with the result.
+func convertVariants(t *testing.T, variants ...string) ([]manifests.Object, Result) {
+	t.Helper()
+	objs, err := manifests.Load(variants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert(objs, Options{})
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	return objs, res
 }
 
 // TestConvertSplitsLargeRoutes keeps routes within the GRPCRoute limits: 64 matches a rule,
