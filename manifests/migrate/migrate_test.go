@@ -202,14 +202,14 @@ func TestConvertUnsupportedAnnotations(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			line := fmt.Sprintf("%s: %q", tc.key, tc.value)
-			yaml := ingress("a", []string{"backend-protocol: GRPC", line}, prefixPath("/", "foo-svc", 50051))
+			docs := ingress("a", []string{"backend-protocol: GRPC", line}, prefixPath("/", "foo-svc", 50051))
 			want, w := plain, warning{"test.yaml#1", "Ingress default/a", ann + tc.key, tc.contains}
 			if tc.onCanary {
-				yaml = ingress("a", []string{"backend-protocol: GRPC"}, prefixPath("/", "bar-svc", 50051)) +
+				docs = ingress("a", []string{"backend-protocol: GRPC"}, prefixPath("/", "bar-svc", 50051)) +
 					ingress("a-canary", []string{`canary: "true"`, "canary-by-header: env", "canary-by-header-value: canary", line}, prefixPath("/", "bar-svc-canary", 50051))
 				want, w.source, w.object = canary, "test.yaml#2", "Ingress default/a-canary"
 			}
-			res, err := Convert(inputs(t, yaml), Options{})
+			res, err := Convert(inputs(t, docs), Options{})
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}
