@@ -14,59 +14,25 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/grpclab/grpclab/manifests"
-	"github.com/grpclab/grpclab/manifests/manifeststest"
 	"github.com/grpclab/grpclab/manifests/migrate"
 )
 
-// A user's directory: the greeter workload and two Ingresses, one of them gRPC.
-var migrateInput = map[string]string{
-	"app/greeter.yaml": `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: greeter}
-spec:
-  selector: {matchLabels: {app: greeter}}
-  template:
-    metadata: {labels: {app: greeter}}
-    spec:
-      containers: [{name: server, image: grpclab/grpclab-server:dev}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: greeter}
-spec:
-  selector: {app: greeter}
-  ports: [{name: grpc, port: 80, targetPort: 50051}]
-`,
-	"ingress.yaml": `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: greeter
-  annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
-    nginx.ingress.kubernetes.io/proxy-read-timeout: "3600"
-spec:
-  ingressClassName: nginx
-  tls: [{secretName: greeter-cert, hosts: [greeter.example.com]}]
-  rules:
-    - host: greeter.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: greeter, port: {name: grpc}}}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web}
-spec:
-  rules:
-    - host: web.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: greeter, port: {number: 80}}}}]
-`,
+// userDir copies testdata/name, a user's manifest directory, into a fresh directory that the
+// test removes, and returns it: migrate reads it where a user's would be, and nothing it
+// could write there lands in testdata.
+func userDir(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
+// TestMigrate converts testdata/migrate: the greeter workload in app/ and, in ingress.yaml,
+// two Ingresses, one of them gRPC.
 func TestMigrate(t *testing.T) {
-	in := manifeststest.Dir(t, migrateInput)
+	in := userDir(t, "migrate")
 	outDir := filepath.Join(t.TempDir(), "migrated")
 	out := filepath.Join(outDir, "gateway.yaml")
 	var stdout, stderr bytes.Buffer
@@ -167,35 +133,21 @@ func specOf(o any) any {
 }
 
 func TestMigrateErrors(t *testing.T) {
-	good := manifeststest.Dir(t, migrateInput)
-	broken := manifeststest.Dir(t, map[string]string{
-		"ok.yaml": migrateInput["app/greeter.yaml"],
-		"broken.yaml": `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: greeter}
-spec:
-  rulez: []
-`,
-	})
-	noGRPC := manifeststest.Dir(t, map[string]string{
-		"app.yaml":     migrateInput["app/greeter.yaml"],
-		"ingress.yaml": strings.Replace(migrateInput["ingress.yaml"], "backend-protocol: GRPC", "backend-protocol: HTTP", 1),
-	})
-	badHost := manifeststest.Dir(t, map[string]string{
-		"app.yaml":     migrateInput["app/greeter.yaml"],
-		"ingress.yaml": strings.Replace(migrateInput["ingress.yaml"], "host: greeter.example.com", "host: greeter_1.example.com", 1),
-	})
+	// The error cases are directories of testdata/migrate-errors, read beside the workload.
+	good := userDir(t, "migrate")
+	app := filepath.Join(good, "app")
+	errs := userDir(t, "migrate-errors")
+	broken, noGRPC, badHost := filepath.Join(errs, "broken"), filepath.Join(errs, "no-grpc"), filepath.Join(errs, "bad-host")
 	for _, tc := range []struct {
 		name  string
 		args  []string
 		want  []string // substrings of the error
 		usage bool
 	}{
-		{"bad manifest", []string{"-f", broken}, []string{filepath.Join(broken, "broken.yaml") + "#1", "Ingress greeter", `unknown field "spec.rulez"`}, true},
+		{"bad manifest", []string{"-f", app, "-f", broken}, []string{filepath.Join(broken, "broken.yaml") + "#1", "Ingress greeter", `unknown field "spec.rulez"`}, true},
 		{"missing directory", []string{"-f", filepath.Join(good, "nope")}, []string{filepath.Join(good, "nope")}, true},
-		{"nothing to convert", []string{"-f", noGRPC}, []string{"nothing to convert"}, true},
-		{"bad host", []string{"-f", badHost}, []string{filepath.Join(badHost, "ingress.yaml") + "#1: Ingress default/greeter: spec.rules[0].host: invalid host"}, true},
+		{"nothing to convert", []string{"-f", app, "-f", noGRPC}, []string{"nothing to convert"}, true},
+		{"bad host", []string{"-f", app, "-f", badHost}, []string{filepath.Join(badHost, "ingress.yaml") + "#1: Ingress default/greeter: spec.rules[0].host: invalid host"}, true},
 		{"bad gateway name", []string{"-f", good, "--gateway", "Edge"}, []string{`gateway name "Edge"`}, true},
 		{"no directory", nil, []string{"want at least one -f DIR"}, true},
 		{"positional argument", []string{good}, []string{"unexpected argument"}, true},

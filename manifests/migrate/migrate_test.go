@@ -1,486 +1,184 @@
 package migrate
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/grpclab/grpclab/manifests"
 )
 
 const ann = annotationPrefix
 
-// myproject is a gRPC Service outside default, for the rows about namespaces.
-const myproject = `
----
-apiVersion: v1
-kind: Service
-metadata: {name: grpc-svc, namespace: myproject}
-spec:
-  selector: {app: grpc}
-  ports: [{name: grpc, port: 50051, targetPort: 50051}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: grpc, namespace: myproject}
-spec:
-  selector: {matchLabels: {app: grpc}}
-  template:
-    metadata: {labels: {app: grpc}}
-    spec:
-      containers: [{name: server, image: grpclab/grpclab-server:dev}]
-`
+var update = flag.Bool("update", false, "rewrite the wanted sections of testdata/convert*/*.txtar from the current output")
 
-// ingress is the YAML of one Ingress document, so that a row states only what it varies.
-// Every document starts with "---", which decoding skips when it is the first.
-type ingress struct {
-	name, namespace string
-	annotations     []string // lines below metadata.annotations, "key: value"
-	tls             []string // spec.tls entries, flow style
-	rules           []string // spec.rules entries, from rule
+// TestConvert converts each case in testdata/convert (see goldenCase) and validates the
+// output beside the input.
+func TestConvert(t *testing.T) {
+	convertGolden(t, "testdata/convert", false)
 }
 
-func (i ingress) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n", i.name)
-	if i.namespace != "" {
-		fmt.Fprintf(&b, "  namespace: %s\n", i.namespace)
+// TestConvertErrors: each case in testdata/convert-errors is an error, with no objects and
+// only the warnings its file names.
+func TestConvertErrors(t *testing.T) {
+	convertGolden(t, "testdata/convert-errors", true)
+}
+
+// A golden case is a file in the txtar layout: a line that says what the case shows, then
+// sections, each behind a line "-- name --":
+//
+//   - input.yaml: the documents converted beside the base variant, sources test.yaml#N;
+//   - options.yaml (may be left out): the Options by field name, e.g. "gatewayName: edge";
+//   - objects: the converted objects as summary renders them;
+//   - warnings: the warnings, one Warning.String() a line;
+//   - error: Convert's error.
+//
+// A wanted section that is left out wants none: no objects, no warnings or no error.
+type goldenCase struct {
+	description string
+	sections    map[string]string
+}
+
+var (
+	givenSections  = []string{"input.yaml", "options.yaml"}
+	wantedSections = []string{"objects", "warnings", "error"}
+)
+
+func readGolden(t *testing.T, file string) goldenCase {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(i.annotations) > 0 {
-		b.WriteString("  annotations:\n")
-		for _, a := range i.annotations {
-			fmt.Fprintf(&b, "    %s\n", a)
+	c := goldenCase{sections: map[string]string{}}
+	section := "" // the one being read; "" while reading the description
+	for line := range strings.Lines(string(data)) {
+		if name, ok := strings.CutPrefix(line, "-- "); ok && strings.HasSuffix(name, " --\n") {
+			section = strings.TrimSuffix(name, " --\n")
+			if _, dup := c.sections[section]; dup || !slices.Contains(append(givenSections, wantedSections...), section) {
+				t.Fatalf("%s: section %q is unknown or repeated", file, section)
+			}
+			c.sections[section] = ""
+			continue
+		}
+		if section == "" {
+			c.description += line
+		} else {
+			c.sections[section] += line
 		}
 	}
-	b.WriteString("spec:\n")
-	if len(i.tls) > 0 {
-		fmt.Fprintf(&b, "  tls: [%s]\n", strings.Join(i.tls, ", "))
-	}
-	b.WriteString("  rules:\n")
-	for _, r := range i.rules {
-		b.WriteString(r)
-	}
-	return b.String()
+	c.description = strings.TrimSpace(c.description)
+	return c
 }
 
-// grpcAnnotations are the annotations of a gRPC Ingress: backend-protocol GRPC, then extra.
-func grpcAnnotations(extra ...string) []string {
-	return append([]string{ann + "backend-protocol: GRPC"}, extra...)
+// rewrite writes the case back to file with got as its wanted sections.
+func (c goldenCase) rewrite(file string, got map[string]string) error {
+	b := []byte(c.description + "\n")
+	for _, name := range givenSections {
+		if s, ok := c.sections[name]; ok {
+			b = fmt.Appendf(b, "-- %s --\n%s", name, s)
+		}
+	}
+	for _, name := range wantedSections {
+		if got[name] != "" {
+			b = fmt.Appendf(b, "-- %s --\n%s", name, got[name])
+		}
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
-// rule is one spec.rules entry: its host (none when empty) and its paths, from path.
-func rule(host string, paths ...string) string {
+// convertGolden runs the cases in dir, which all fail to convert when wantErr is set and
+// all convert otherwise. Under -update it rewrites their wanted sections instead.
+func convertGolden(t *testing.T, dir string, wantErr bool) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases in %s: %v", dir, err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			c := readGolden(t, file)
+			var opts Options
+			if err := yaml.UnmarshalStrict([]byte(c.sections["options.yaml"]), &opts); err != nil {
+				t.Fatalf("%s: options.yaml: %v", file, err)
+			}
+			in := inputs(t, c.sections["input.yaml"])
+			res, err := Convert(in, opts)
+			if (err != nil) != wantErr {
+				t.Fatalf("%s (%s): Convert error %v; the cases in %s want one: %v", file, c.description, err, dir, wantErr)
+			}
+			var warnings []string
+			for _, w := range res.Warnings {
+				warnings = append(warnings, w.String())
+			}
+			got := map[string]string{"objects": lines(summary(res.Objects)), "warnings": lines(warnings)}
+			if err != nil {
+				got["error"] = lines([]string{err.Error()})
+			}
+			if *update {
+				if err := c.rewrite(file, got); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for _, name := range wantedSections {
+				if got[name] != c.sections[name] {
+					t.Errorf("%s (%s): %s\n%swant\n%s", file, c.description, name, got[name], c.sections[name])
+				}
+			}
+			if err == nil {
+				if err := manifests.Validate(append(withoutIngresses(in), res.Objects...)); err != nil {
+					t.Errorf("%s: output does not validate: %v", file, err)
+				}
+			}
+		})
+	}
+}
+
+func lines(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return strings.Join(s, "\n") + "\n"
+}
+
+// ingress is an Ingress for host a.example.com with these annotations (keys below
+// nginx.ingress.kubernetes.io/) and paths, from prefixPath. It starts with "---", which
+// decoding skips when it is the first.
+func ingress(name string, annotations []string, paths ...string) string {
 	var b strings.Builder
-	if host != "" {
-		fmt.Fprintf(&b, "    - host: %s\n      http:\n", host)
-	} else {
-		b.WriteString("    - http:\n")
+	fmt.Fprintf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  annotations:\n", name)
+	for _, a := range annotations {
+		fmt.Fprintf(&b, "    %s%s\n", ann, a)
 	}
-	b.WriteString("        paths:\n")
+	b.WriteString("spec:\n  rules:\n    - host: a.example.com\n      http:\n        paths:\n")
 	for _, p := range paths {
 		fmt.Fprintf(&b, "          - %s\n", p)
 	}
 	return b.String()
 }
 
-// path is one HTTPIngressPath in flow style (no path field when p is empty); port is a
-// number (int) or a port name (string).
-func path(p, pathType, service string, port any) string {
-	ref := fmt.Sprintf("{number: %v}", port)
-	if name, ok := port.(string); ok {
-		ref = "{name: " + name + "}"
-	}
-	field := ""
-	if p != "" {
-		field = "path: " + p + ", "
-	}
-	return fmt.Sprintf("{%spathType: %s, backend: {service: {name: %s, port: %s}}}", field, pathType, service, ref)
-}
-
-// ingressA is the gRPC Ingress a for a.example.com with these paths; the canary rows' main
-// Ingress and most rows' only one.
-func ingressA(paths ...string) ingress {
-	return ingress{name: "a", annotations: grpcAnnotations(), rules: []string{rule("a.example.com", paths...)}}
-}
-
-var (
-	// fooRoot sends every call to foo-svc.
-	fooRoot = path("/", "Prefix", "foo-svc", 50051)
-	// plainIngress routes every call on a.example.com to foo-svc.
-	plainIngress = ingressA(fooRoot).String()
-	// mainForCanary routes every call on a.example.com to bar-svc, the canary's main.
-	mainForCanary = ingressA(path("/", "Prefix", "bar-svc", 50051)).String()
-)
-
-// canaryFor is a canary Ingress for a.example.com / to bar-svc-canary with extra annotations.
-func canaryFor(annotations ...string) string {
-	return ingress{
-		name:        "a-canary",
-		annotations: append([]string{ann + `canary: "true"`}, annotations...),
-		rules:       []string{rule("a.example.com", path("/", "Prefix", "bar-svc-canary", 50051))},
-	}.String()
-}
-
-// tlsIngress is plainIngress with TLS for its host and extra annotations.
-func tlsIngress(annotations ...string) string {
-	i := ingressA(fooRoot)
-	i.annotations = grpcAnnotations(annotations...)
-	i.tls = []string{"{secretName: a-cert, hosts: [a.example.com]}"}
-	return i.String()
-}
-
-// Lines of the summary every row shares.
-const (
-	gatewayLine   = "gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1) class=grpclab"
-	httpListenerA = "  listener http-a-example-com HTTP:80 host=a.example.com"
-	httpsListener = `  listener https-a-example-com HTTPS:443 host=a.example.com tls=Terminate cert=""/Secret:a-cert`
-	routeA        = "gateway.networking.k8s.io/v1 GRPCRoute default/a (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#http-a-example-com]"
-	routeAHTTPS   = "gateway.networking.k8s.io/v1 GRPCRoute default/a (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#https-a-example-com]"
-	redirectA     = "gateway.networking.k8s.io/v1 HTTPRoute default/a-redirect (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#http-a-example-com]"
-	redirectRule  = "  rule redirect scheme=https status=301 hostname=nil path=<nil> port=nil"
-)
-
-func TestConvert(t *testing.T) {
-	tests := []struct {
-		name     string
-		yaml     string
-		opts     Options
-		want     []string
-		warnings []warning
-	}{
-		{
-			name: "backend-protocol GRPC: a GRPCRoute to the same Service and port, over an HTTP listener",
-			yaml: strings.Replace(plainIngress, "    nginx.ingress.kubernetes.io/backend-protocol: GRPC\n",
-				"    nginx.ingress.kubernetes.io/backend-protocol: grpc\n    kubernetes.io/ingress.class: nginx\n    example.com/other: kept\nspec:\n  ingressClassName: nginx\n", 1),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-		},
-		{
-			name: "backend-protocol GRPCS: the same route, and a warning about the BackendTLSPolicy",
-			yaml: strings.Replace(plainIngress, "backend-protocol: GRPC", "backend-protocol: GRPCS", 1),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", ann + "backend-protocol", "BackendTLSPolicy with the backend's CA and hostname targets Service foo-svc; none is generated"},
-			},
-		},
-		{
-			name: "TLS secrets: an HTTPS listener per TLS host with its Secret; a wildcard host covers a rule host",
-			yaml: ingress{
-				name:        "a",
-				annotations: grpcAnnotations(ann + `ssl-redirect: "false"`),
-				tls:         []string{"{secretName: a-cert, hosts: [a.example.com]}", `{secretName: wildcard-cert, hosts: ["*.b.example.com"]}`},
-				rules:       []string{rule("a.example.com", fooRoot), rule("x.b.example.com", path("/", "Prefix", "bar-svc", 50051))},
-			}.String(),
-			want: []string{
-				gatewayLine,
-				httpsListener,
-				`  listener https-wildcard-b-example-com HTTPS:443 host=*.b.example.com tls=Terminate cert=""/Secret:wildcard-cert`,
-				"gateway.networking.k8s.io/v1 GRPCRoute default/a-a-example-com (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#https-a-example-com]",
-				"  rule [*] → foo-svc:50051",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/a-x-b-example-com (test.yaml#1) hosts=[x.b.example.com] parents=[migrated-gateway#https-wildcard-b-example-com]",
-				"  rule [*] → bar-svc:50051",
-			},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", ann + "ssl-redirect", `host "a.example.com" over plain HTTP`},
-				{"test.yaml#1", "Ingress default/a", ann + "ssl-redirect", `host "x.b.example.com" over plain HTTP`},
-			},
-		},
-		{
-			name: "a Secret outside the Gateway's namespace: a ReferenceGrant beside it; routes from another namespace: allowedRoutes All",
-			yaml: ingress{
-				name: "m", namespace: "myproject", annotations: grpcAnnotations(),
-				tls:   []string{"{secretName: my-cert, hosts: [m.example.com]}"},
-				rules: []string{rule("m.example.com", path("/", "Prefix", "grpc-svc", "grpc"))},
-			}.String() + myproject,
-			opts: Options{GatewayNamespace: "default"},
-			want: []string{
-				gatewayLine,
-				`  listener https-m-example-com HTTPS:443 host=m.example.com tls=Terminate cert=""/Secret:myproject/my-cert allowedRoutes=All`,
-				"  listener http-m-example-com HTTP:80 host=m.example.com allowedRoutes=All",
-				"gateway.networking.k8s.io/v1 GRPCRoute myproject/m (test.yaml#1) hosts=[m.example.com] parents=[default/migrated-gateway#https-m-example-com]",
-				"  rule [*] → grpc-svc:50051",
-				"gateway.networking.k8s.io/v1 HTTPRoute myproject/m-redirect (test.yaml#1) hosts=[m.example.com] parents=[default/migrated-gateway#http-m-example-com]",
-				redirectRule,
-				`gateway.networking.k8s.io/v1beta1 ReferenceGrant myproject/migrated-gateway-my-cert (test.yaml#1) from=[gateway.networking.k8s.io/Gateway in default] to=[""/Secret my-cert]`,
-			},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress myproject/m", "metadata.namespace", "from: Selector"},
-			},
-		},
-		{
-			name: "the Gateway goes to the first Ingress's namespace by default; names and class from the options",
-			yaml: ingress{
-				name: "m", namespace: "myproject", annotations: grpcAnnotations(),
-				tls:   []string{"{secretName: my-cert, hosts: [m.example.com]}"},
-				rules: []string{rule("m.example.com", path("/", "Prefix", "grpc-svc", 50051))},
-			}.String() + myproject,
-			opts: Options{GatewayName: "edge", GatewayClass: "envoy"},
-			want: []string{
-				"gateway.networking.k8s.io/v1 Gateway myproject/edge (test.yaml#1) class=envoy",
-				`  listener https-m-example-com HTTPS:443 host=m.example.com tls=Terminate cert=""/Secret:my-cert`,
-				"  listener http-m-example-com HTTP:80 host=m.example.com",
-				"gateway.networking.k8s.io/v1 GRPCRoute myproject/m (test.yaml#1) hosts=[m.example.com] parents=[edge#https-m-example-com]",
-				"  rule [*] → grpc-svc:50051",
-				"gateway.networking.k8s.io/v1 HTTPRoute myproject/m-redirect (test.yaml#1) hosts=[m.example.com] parents=[edge#http-m-example-com]",
-				redirectRule,
-			},
-		},
-		{
-			name: "ssl-redirect by default once the host has TLS: a port-80 listener with a 301 HTTPRoute",
-			yaml: tlsIngress(),
-			want: []string{gatewayLine, httpsListener, httpListenerA, routeAHTTPS, "  rule [*] → foo-svc:50051", redirectA, redirectRule},
-		},
-		{
-			name: `ssl-redirect "false": no redirect and no port-80 listener`,
-			yaml: tlsIngress(ann + `ssl-redirect: "false"`),
-			want: []string{gatewayLine, httpsListener, routeAHTTPS, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", ann + "ssl-redirect", "attaches to the HTTPS listener only"},
-			},
-		},
-		{
-			name: "force-ssl-redirect without TLS: the redirect shares the HTTP listener with the GRPCRoute, and a warning says only one is accepted",
-			yaml: strings.Replace(plainIngress, "backend-protocol: GRPC\n", "backend-protocol: GRPC\n    nginx.ingress.kubernetes.io/force-ssl-redirect: \"true\"\n", 1),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051", redirectA, redirectRule},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", ann + "force-ssl-redirect", "accepts only one of an HTTPRoute and a GRPCRoute"},
-			},
-		},
-		{
-			name: "host rules: a GRPCRoute per host, named with the host; a repeated host is one route; no host: a listener without hostname",
-			yaml: ingress{name: "a", annotations: grpcAnnotations(), rules: []string{
-				rule("a.example.com", fooRoot),
-				rule("b.example.com", path("/", "Prefix", "bar-svc", 50051)),
-				rule("", path("/", "Prefix", "go-grpc-greeter-server", 80)),
-				rule("a.example.com", path("/com.example.User/", "Prefix", "bar-svc", 50051)),
-			}}.String(),
-			want: []string{
-				gatewayLine,
-				httpListenerA,
-				"  listener http-b-example-com HTTP:80 host=b.example.com",
-				"  listener http HTTP:80",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/a-a-example-com (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#http-a-example-com]",
-				"  rule [*] → foo-svc:50051",
-				"  rule [Exact com.example.User/nil] → bar-svc:50051",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/a-b-example-com (test.yaml#1) hosts=[b.example.com] parents=[migrated-gateway#http-b-example-com]",
-				"  rule [*] → bar-svc:50051",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/a-any-host (test.yaml#1) hosts=[] parents=[migrated-gateway#http]",
-				"  rule [*] → go-grpc-greeter-server:80",
-			},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", "spec.rules[2].host", "no hostname"},
-			},
-		},
-		{
-			name: `path "/" (ImplementationSpecific, and empty): every method`,
-			yaml: strings.Replace(plainIngress, "pathType: Prefix", "pathType: ImplementationSpecific", 1) + ingress{name: "b", annotations: grpcAnnotations(), rules: []string{
-				rule("b.example.com", path("", "ImplementationSpecific", "bar-svc", 50051)),
-			}}.String(),
-			want: []string{
-				"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1, test.yaml#2) class=grpclab",
-				httpListenerA,
-				"  listener http-b-example-com HTTP:80 host=b.example.com",
-				routeA, "  rule [*] → foo-svc:50051",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/b (test.yaml#2) hosts=[b.example.com] parents=[migrated-gateway#http-b-example-com]",
-				"  rule [*] → bar-svc:50051",
-			},
-		},
-		{
-			name: "service paths, with or without the trailing slash: one rule matching both services",
-			yaml: ingressA(
-				path("/com.example.User/", "Prefix", "foo-svc", 50051),
-				path("/grpc.health.v1.Health", "Prefix", "foo-svc", 50051),
-			).String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [Exact com.example.User/nil | Exact grpc.health.v1.Health/nil] → foo-svc:50051"},
-		},
-		{
-			name: "service and method paths (Exact, Prefix, ImplementationSpecific): a rule per backend",
-			yaml: ingressA(
-				path("/com.example.User/Login", "Exact", "foo-svc", 50051),
-				path("/com.example.User/Logout", "Prefix", "bar-svc", 50051),
-				path("/com.example.Admin/Ban", "ImplementationSpecific", "foo-svc", 50051),
-			).String(),
-			want: []string{gatewayLine, httpListenerA, routeA,
-				"  rule [Exact com.example.User/Login | Exact com.example.Admin/Ban] → foo-svc:50051",
-				"  rule [Exact com.example.User/Logout] → bar-svc:50051",
-			},
-		},
-		{
-			name: "paths that are no gRPC service or method: no rule and a warning each; a path matching the same calls as an earlier one",
-			yaml: ingressA(
-				path("/api", "Prefix", "foo-svc", 50051),
-				path("/com.example.User", "Exact", "foo-svc", 50051),
-				path("/com.example.User/.*", "ImplementationSpecific", "foo-svc", 50051),
-				path("/", "Exact", "foo-svc", 50051),
-				path("/com.example.User/Login/x", "Prefix", "foo-svc", 50051),
-				path("/", "Prefix", "foo-svc", 50051),
-				path("/com.example.User/", "Prefix", "bar-svc", 50051),
-				path("/com.example.User", "Prefix", "foo-svc", 50051),
-			).String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051", "  rule [Exact com.example.User/nil] → bar-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[0].path", `path "/api" (Prefix) is not a gRPC service or method path`},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[1].path", "an Exact service path needs the method"},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[2].path", "not a gRPC service or method path"},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[3].path", `path "/" (Exact) matches no gRPC call`},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[4].path", "not a gRPC service or method path"},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[7].path", "the same calls as spec.rules[0].http.paths[6].path: skipped"},
-			},
-		},
-		{
-			name: "use-regex: every path but / is a regular expression, with no rule",
-			yaml: ingress{name: "a", annotations: grpcAnnotations(ann + `use-regex: "true"`), rules: []string{rule("a.example.com",
-				path("/com.example.User/", "ImplementationSpecific", "bar-svc", 50051),
-				path("/", "ImplementationSpecific", "foo-svc", 50051),
-			)}}.String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[0].path", "regular expression (use-regex)"},
-			},
-		},
-		{
-			name: "named port: resolved through the Service; a backend that does not resolve skips its path",
-			yaml: ingressA(
-				path("/", "Prefix", "foo-svc", "grpc"),
-				path("/com.example.User/", "Prefix", "bar-svc", "nope"),
-				path("/com.example.Admin/", "Prefix", "missing-svc", 1),
-				path("/com.example.Other/", "Prefix", "foo-svc", 9999),
-			).String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[1].backend.service.port.name", `Service default/bar-svc has no port named "nope": path skipped`},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[2].backend.service.name", "Service default/missing-svc is not among the manifests"},
-				{"test.yaml#1", "Ingress default/a", "spec.rules[0].http.paths[3].backend.service.port.number", "Service default/foo-svc has no port 9999"},
-			},
-		},
-		{
-			name: "spec.defaultBackend: a warning",
-			yaml: strings.Replace(plainIngress, "spec:\n", "spec:\n  defaultBackend: {service: {name: foo-svc, port: {number: 50051}}}\n", 1),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#1", "Ingress default/a", "spec.defaultBackend", "not converted"},
-			},
-		},
-		{
-			name: "Ingresses sharing a host share its listeners; the host's TLS and redirect come from the first",
-			yaml: tlsIngress() + ingress{name: "b", annotations: grpcAnnotations(), rules: []string{
-				rule("a.example.com", path("/com.example.User/", "Prefix", "bar-svc", 50051)),
-			}}.String(),
-			want: []string{
-				"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1, test.yaml#2) class=grpclab",
-				httpsListener, httpListenerA,
-				routeAHTTPS, "  rule [*] → foo-svc:50051",
-				"gateway.networking.k8s.io/v1 GRPCRoute default/b (test.yaml#2) hosts=[a.example.com] parents=[migrated-gateway#https-a-example-com]",
-				"  rule [Exact com.example.User/nil] → bar-svc:50051",
-				redirectA, redirectRule,
-			},
-		},
-		{
-			name: "non-gRPC Ingresses are left as they are, with a warning each",
-			yaml: plainIngress +
-				ingress{name: "web", rules: []string{rule("web.example.com", fooRoot)}}.String() +
-				ingress{name: "secure", annotations: []string{ann + "backend-protocol: HTTPS"}, rules: []string{rule("secure.example.com", fooRoot)}}.String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#2", "Ingress default/web", ann + "backend-protocol", "not a gRPC Ingress (backend-protocol is not set, so HTTP), left as it is"},
-				{"test.yaml#3", "Ingress default/secure", ann + "backend-protocol", `not a gRPC Ingress (backend-protocol is "HTTPS"), left as it is`},
-			},
-		},
-		{
-			name: "canary-by-header with canary-by-header-value: a header rule to the canary before the default rule",
-			yaml: mainForCanary + canaryFor(ann+`canary-by-header: env`, ann+`canary-by-header-value: canary`),
-			want: []string{gatewayLine, httpListenerA, routeA,
-				"  rule [header Exact:env=canary] → bar-svc-canary:50051",
-				"  rule [*] → bar-svc:50051",
-			},
-		},
-		{
-			name: `canary-by-header alone: "always" goes to the canary; "never" is only reported`,
-			yaml: mainForCanary + canaryFor(ann+`canary-by-header: X-Canary`),
-			want: []string{gatewayLine, httpListenerA, routeA,
-				"  rule [header Exact:x-canary=always] → bar-svc-canary:50051",
-				"  rule [*] → bar-svc:50051",
-			},
-			warnings: []warning{
-				{"test.yaml#2", "Ingress default/a-canary", ann + "canary-by-header", `"never" has no Gateway API equivalent beyond not matching, which is what the default rule does anyway`},
-			},
-		},
-		{
-			name: "canary-weight: the default rule splits 100 between the main and the canary backend",
-			yaml: mainForCanary + canaryFor(ann+`canary-weight: "10"`),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@90, bar-svc-canary:50051@10"},
-		},
-		{
-			name: "canary-weight-total: the split is out of that total",
-			yaml: mainForCanary + canaryFor(ann+`canary-weight: "25"`, ann+`canary-weight-total: "1000"`),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@975, bar-svc-canary:50051@25"},
-		},
-		{
-			name: "canary-by-header-value and canary-weight together, on a service path: the header rule to the canary, the default rule weighted",
-			yaml: strings.ReplaceAll(mainForCanary+canaryFor(ann+`canary-by-header: env`, ann+`canary-by-header-value: canary`, ann+`canary-weight: "20"`), "{path: /,", "{path: /com.example.User/,"),
-			want: []string{gatewayLine, httpListenerA, routeA,
-				"  rule [Exact com.example.User/nil & header Exact:env=canary] → bar-svc-canary:50051",
-				"  rule [Exact com.example.User/nil] → bar-svc:50051@80, bar-svc-canary:50051@20",
-			},
-		},
-		{
-			name: `canary-by-header alone with canary-weight: "never" gets a rule to the main backend, past the weights`,
-			yaml: mainForCanary + canaryFor(ann+`canary-by-header: x-canary`, ann+`canary-weight: "5"`),
-			want: []string{gatewayLine, httpListenerA, routeA,
-				"  rule [header Exact:x-canary=always] → bar-svc-canary:50051",
-				"  rule [header Exact:x-canary=never] → bar-svc:50051",
-				"  rule [*] → bar-svc:50051@95, bar-svc-canary:50051@5",
-			},
-			warnings: []warning{
-				{"test.yaml#2", "Ingress default/a-canary", ann + "canary-by-header", "a rule of its own sends it to the main backend alone, past the weights"},
-			},
-		},
-		{
-			name: "a canary merges into the paths of its main Ingress only",
-			yaml: mainForCanary + ingress{name: "a-canary", annotations: []string{ann + `canary: "true"`, ann + `canary-weight: "50"`}, rules: []string{rule("a.example.com",
-				path("/", "Prefix", "bar-svc-canary", 50051),
-				path("/com.example.User/", "Prefix", "bar-svc-canary", 50051),
-			)}}.String(),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051@50, bar-svc-canary:50051@50"},
-			warnings: []warning{
-				{"test.yaml#2", "Ingress default/a-canary", "spec.rules[0].http.paths[1].path", "no converted path of a main Ingress has this host and path"},
-			},
-		},
-		{
-			name: "a canary without a main Ingress is not converted",
-			yaml: mainForCanary + strings.ReplaceAll(canaryFor(ann+`backend-protocol: GRPC`, ann+`canary-weight: "10"`), "a.example.com", "b.example.com") +
-				strings.ReplaceAll(strings.ReplaceAll(canaryFor(ann+`canary-weight: "10"`), "a.example.com", "b.example.com"), "a-canary", "b-canary"),
-			want: []string{gatewayLine, httpListenerA, routeA, "  rule [*] → bar-svc:50051"},
-			warnings: []warning{
-				{"test.yaml#2", "Ingress default/a-canary", ann + "canary", "canary with no main Ingress"},
-				{"test.yaml#3", "Ingress default/b-canary", ann + "backend-protocol", "not a gRPC Ingress (backend-protocol is not set, so HTTP), left as it is"},
-			},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			in := inputs(t, tc.yaml)
-			res, err := Convert(in, tc.opts)
-			if err != nil {
-				t.Fatalf("Convert: %v", err)
-			}
-			checkSummary(t, res.Objects, tc.want)
-			checkWarnings(t, res.Warnings, tc.warnings)
-			if err := manifests.Validate(append(withoutIngresses(in), res.Objects...)); err != nil {
-				t.Errorf("output does not validate: %v", err)
-			}
-		})
-	}
+// prefixPath is a Prefix path p to port of service, in flow style.
+func prefixPath(p, service string, port int) string {
+	return fmt.Sprintf("{path: %s, pathType: Prefix, backend: {service: {name: %s, port: {number: %d}}}}", p, service, port)
 }
 
 // TestConvertUnsupportedAnnotations: each annotation that is not carried over is one warning
 // pointing at the Ingress and the key, and changes nothing in the output.
 func TestConvertUnsupportedAnnotations(t *testing.T) {
-	plain := []string{gatewayLine, httpListenerA, routeA, "  rule [*] → foo-svc:50051"}
-	canary := []string{gatewayLine, httpListenerA, routeA, "  rule [header Exact:env=canary] → bar-svc-canary:50051", "  rule [*] → bar-svc:50051"}
+	const (
+		gateway  = "gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (test.yaml#1) class=grpclab"
+		listener = "  listener http-a-example-com HTTP:80 host=a.example.com"
+		route    = "gateway.networking.k8s.io/v1 GRPCRoute default/a (test.yaml#1) hosts=[a.example.com] parents=[migrated-gateway#http-a-example-com]"
+	)
+	plain := []string{gateway, listener, route, "  rule [*] → foo-svc:50051"}
+	canary := []string{gateway, listener, route, "  rule [header Exact:env=canary] → bar-svc-canary:50051", "  rule [*] → bar-svc:50051"}
 	tests := []struct {
 		key, value string
 		onCanary   bool
@@ -503,16 +201,15 @@ func TestConvertUnsupportedAnnotations(t *testing.T) {
 			name += " on a canary"
 		}
 		t.Run(name, func(t *testing.T) {
-			line := fmt.Sprintf("%s%s: %q", ann, tc.key, tc.value)
-			i := ingressA(fooRoot)
-			i.annotations = grpcAnnotations(line)
-			yaml := i.String()
+			line := fmt.Sprintf("%s: %q", tc.key, tc.value)
+			docs := ingress("a", []string{"backend-protocol: GRPC", line}, prefixPath("/", "foo-svc", 50051))
 			want, w := plain, warning{"test.yaml#1", "Ingress default/a", ann + tc.key, tc.contains}
 			if tc.onCanary {
-				yaml = mainForCanary + canaryFor(ann+"canary-by-header: env", ann+"canary-by-header-value: canary", line)
+				docs = ingress("a", []string{"backend-protocol: GRPC"}, prefixPath("/", "bar-svc", 50051)) +
+					ingress("a-canary", []string{`canary: "true"`, "canary-by-header: env", "canary-by-header-value: canary", line}, prefixPath("/", "bar-svc-canary", 50051))
 				want, w.source, w.object = canary, "test.yaml#2", "Ingress default/a-canary"
 			}
-			res, err := Convert(inputs(t, yaml), Options{})
+			res, err := Convert(inputs(t, docs), Options{})
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}
@@ -543,14 +240,7 @@ func TestGRPCRouteHasNoTimeouts(t *testing.T) {
 
 // TestConvertFortuneIngress converts the project's own Ingress beside the production manifests.
 func TestConvertFortuneIngress(t *testing.T) {
-	objs, err := manifests.Load([]string{"base", "gateway-api", "ingress-nginx"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Convert(objs, Options{})
-	if err != nil {
-		t.Fatalf("Convert: %v", err)
-	}
+	objs, res := convertVariants(t, "base", "gateway-api", "ingress-nginx")
 	src := "ingress-nginx/fortune-ingress.yaml#1"
 	checkSummary(t, res.Objects, []string{
 		"gateway.networking.k8s.io/v1 Gateway default/migrated-gateway (" + src + ") class=grpclab",
@@ -559,7 +249,7 @@ func TestConvertFortuneIngress(t *testing.T) {
 		"gateway.networking.k8s.io/v1 GRPCRoute default/fortune-ingress (" + src + ") hosts=[grpctest.dev.mydomain.com] parents=[migrated-gateway#https-grpctest-dev-mydomain-com]",
 		"  rule [*] → go-grpc-greeter-server:80",
 		"gateway.networking.k8s.io/v1 HTTPRoute default/fortune-ingress-redirect (" + src + ") hosts=[grpctest.dev.mydomain.com] parents=[migrated-gateway#http-grpctest-dev-mydomain-com]",
-		redirectRule,
+		"  rule redirect scheme=https status=301 hostname=nil path=<nil> port=nil",
 	})
 	checkWarnings(t, res.Warnings, nil)
 	all := append(slices.Clone(objs), res.Objects...)
@@ -573,20 +263,28 @@ func TestConvertFortuneIngress(t *testing.T) {
 	}
 
 	t.Run("stream-timeouts", func(t *testing.T) {
-		objs, err := manifests.Load([]string{"base", "gateway-api", "ingress-nginx", "ingress-nginx/stream-timeouts"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Convert(objs, Options{})
-		if err != nil {
-			t.Fatalf("Convert: %v", err)
-		}
+		_, res := convertVariants(t, "base", "gateway-api", "ingress-nginx", "ingress-nginx/stream-timeouts")
 		src := "ingress-nginx/stream-timeouts/fortune-ingress.yaml#1"
 		checkWarnings(t, res.Warnings, []warning{
 			{src, "Ingress default/fortune-ingress", ann + "proxy-read-timeout", `"3600" not carried over`},
 			{src, "Ingress default/fortune-ingress", ann + "proxy-send-timeout", `"3600" not carried over`},
 		})
 	})
+}
+
+// convertVariants converts the project's manifests of these variants with the default
+// options, and returns them with the result.
+func convertVariants(t *testing.T, variants ...string) ([]manifests.Object, Result) {
+	t.Helper()
+	objs, err := manifests.Load(variants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert(objs, Options{})
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	return objs, res
 }
 
 // TestConvertSplitsLargeRoutes keeps routes within the GRPCRoute limits: 64 matches a rule,
@@ -596,9 +294,9 @@ func TestConvertSplitsLargeRoutes(t *testing.T) {
 	many := func(n int, port func(i int) int) string {
 		paths := make([]string, n)
 		for i := range paths {
-			paths[i] = path(fmt.Sprintf("/pkg.S%d/", i), "Prefix", "many", port(i))
+			paths[i] = prefixPath(fmt.Sprintf("/pkg.S%d/", i), "many", port(i))
 		}
-		return ingressA(paths...).String()
+		return ingress("a", []string{"backend-protocol: GRPC"}, paths...)
 	}
 	service := `
 ---
@@ -642,60 +340,6 @@ spec:
 			t.Errorf("matches per rule = %v, want [64 6] in one route", got)
 		}
 	})
-}
-
-func TestConvertErrors(t *testing.T) {
-	existing := func(kind, name string) string {
-		return fmt.Sprintf(`
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: %s
-metadata: {name: %s}
-spec:
-  gatewayClassName: other
-  listeners: [{name: http, port: 80, protocol: HTTP}]
-`, kind, name)
-	}
-	tests := []struct {
-		name     string
-		yaml     string
-		opts     Options
-		want     []string
-		warnings int // returned beside the error
-	}{
-		{"invalid host", strings.Replace(plainIngress, "a.example.com", "a_b.example.com", 1), Options{},
-			[]string{"test.yaml#1: Ingress default/a: spec.rules[0].host: invalid host \"a_b.example.com\""}, 0},
-		{"IP address host", strings.Replace(plainIngress, "a.example.com", "10.0.0.1", 1), Options{},
-			[]string{"test.yaml#1: Ingress default/a: spec.rules[0].host", "IP address"}, 0},
-		{"invalid TLS host", strings.Replace(tlsIngress(), "hosts: [a.example.com]", "hosts: [\"*a.example.com\"]", 1), Options{},
-			[]string{"test.yaml#1: Ingress default/a: spec.tls[0].hosts[0]"}, 0},
-		{"route name taken", plainIngress + strings.Replace(existing("GRPCRoute", "a"), "spec:\n  gatewayClassName: other\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n", "spec: {}\n", 1), Options{},
-			[]string{"test.yaml#1: converting would make GRPCRoute default/a, which already exists in test.yaml#2; remove or rename it"}, 0},
-		{"Gateway name taken", plainIngress + existing("Gateway", "migrated-gateway"), Options{},
-			[]string{"converting would make Gateway default/migrated-gateway, which already exists in test.yaml#2; choose another Gateway name"}, 0},
-		{"invalid Gateway name", plainIngress, Options{GatewayName: "Edge_1"}, []string{`options: gateway name "Edge_1"`}, 0},
-		{"invalid Gateway namespace", plainIngress, Options{GatewayNamespace: "a.b"}, []string{`options: gateway namespace "a.b"`}, 0},
-		{"no gRPC Ingress", strings.Replace(plainIngress, "backend-protocol: GRPC", "backend-protocol: HTTP", 1), Options{},
-			[]string{"nothing to convert"}, 1},
-		{"no path converts", strings.Replace(plainIngress, "path: /,", "path: /api,", 1), Options{},
-			[]string{"nothing to convert"}, 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := Convert(inputs(t, tc.yaml), tc.opts)
-			if err == nil {
-				t.Fatalf("no error; objects:\n%s", strings.Join(summary(res.Objects), "\n"))
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if len(res.Objects) != 0 || len(res.Warnings) != tc.warnings {
-				t.Errorf("beside the error: %d objects and %d warnings, want none and %d:\n%s", len(res.Objects), len(res.Warnings), tc.warnings, warningLines(res.Warnings))
-			}
-		})
-	}
 }
 
 func TestNames(t *testing.T) {
