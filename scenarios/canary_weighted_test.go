@@ -23,7 +23,7 @@ func TestWeightedCanary(t *testing.T) {
 	)
 	s := newScenario("canary/weighted", "canary")
 	s.add(fmt.Sprintf("canary share %.0f%% ± %.0f over %d calls", want*100, tolerance*100, calls), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(gateway, "bar.example.com"))
+		conn := lab.dial(t, lab.target(gateway, barHost))
 		var last string
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			counts := map[string]int{}

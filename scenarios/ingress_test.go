@@ -14,21 +14,20 @@ import (
 // wildcard.dev.mydomain.com secret for grpctest.dev.mydomain.com, backend-protocol GRPC to
 // go-grpc-greeter-server port 80, and ssl-redirect on the plaintext port.
 func TestIngressNginx(t *testing.T) {
-	const host = "grpctest.dev.mydomain.com"
 	s := newScenario("ingress-nginx", "ingress").routes(
-		route{name: "SayHello reaches go-grpc-greeter-server", entry: ingress, host: host, method: sayHello, code: codes.OK, servedBy: "greeter-"},
-		route{name: "Login reaches go-grpc-greeter-server (path / Prefix routes every method)", entry: ingress, host: host, method: login, md: alice, code: codes.OK, servedBy: "greeter-"},
+		route{name: "SayHello reaches go-grpc-greeter-server", entry: ingress, host: greeterHost, method: sayHello, code: codes.OK, servedBy: "greeter-"},
+		route{name: "Login reaches go-grpc-greeter-server (path / Prefix routes every method)", entry: ingress, host: greeterHost, method: login, md: alice, code: codes.OK, servedBy: "greeter-"},
 		route{name: "an unknown host fails the TLS handshake", entry: ingress, host: "nope.dev.mydomain.com", method: sayHello, handshakeFails: true},
 	)
 	s.add("ssl-redirect: the plaintext port answers 308 to https", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		lab.need(t, lab.target(ingressHTTP, host))
+		lab.need(t, lab.target(ingressHTTP, greeterHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
-			status, loc, err := plaintextPost(ctx, lab.ep.IngressHTTP.Address, host)
+			status, loc, err := plaintextPost(ctx, lab.ep.IngressHTTP.Address, greeterHost)
 			if err != nil {
 				return err
 			}
-			if status != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://"+host) {
-				return fmt.Errorf("got %d Location %q, want 308 to https://%s", status, loc, host)
+			if status != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://"+greeterHost) {
+				return fmt.Errorf("got %d Location %q, want 308 to https://%s", status, loc, greeterHost)
 			}
 			return nil
 		})

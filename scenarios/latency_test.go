@@ -47,9 +47,9 @@ func through(e entry, host string) func(context.Context, *testing.T) call.Target
 func TestLatencySummary(t *testing.T) {
 	paths := []latencyPath{
 		{"direct → bar-svc pod", directTo("bar-svc", 50051)},
-		{"gateway (bar.example.com) → bar-svc", through(gateway, "bar.example.com")},
+		{"gateway (bar.example.com) → bar-svc", through(gateway, barHost)},
 		{"direct → go-grpc-greeter-server pod", directTo("go-grpc-greeter-server", 80)},
-		{"ingress (grpctest.dev.mydomain.com) → go-grpc-greeter-server", through(ingress, "grpctest.dev.mydomain.com")},
+		{"ingress (grpctest.dev.mydomain.com) → go-grpc-greeter-server", through(ingress, greeterHost)},
 	}
 	results := make([][]time.Duration, len(paths))
 	s := newScenario("latency", "latency")

@@ -56,7 +56,7 @@ func TestMultiplexing(t *testing.T) {
 		if len(pods) < 2 {
 			t.Fatalf("bar-svc has %d pods; the case needs at least 2", len(pods))
 		}
-		conn := lab.dial(t, lab.target(gateway, "bar.example.com"))
+		conn := lab.dial(t, lab.target(gateway, barHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			seen, err := concurrentServedBy(ctx, conn, calls)
 			if err != nil {

@@ -100,7 +100,7 @@ func rpcs(text string) []string {
 func TestReflectionProduction(t *testing.T) {
 	s := newScenario("reflection/production", "reflection")
 	s.add("reflection through the gateway is Unimplemented", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
+		conn := lab.dial(t, lab.target(gateway, fooHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			services, err := listServices(ctx, conn, autoAPI)
 			if err == nil {
@@ -137,21 +137,21 @@ func TestReflectionDevelopment(t *testing.T) {
 		{"grpcurl list through the gateway (v1alpha, grpcurl's fallback)", v1alphaAPI},
 	} {
 		s.add(c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-			conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
+			conn := lab.dial(t, lab.target(gateway, fooHost))
 			lab.eventually(ctx, t, note, func(ctx context.Context) error {
 				return wantServices(listServices(ctx, conn, c.api))
 			})
 		})
 	}
 	s.add("grpcurl describe com.example.User through the gateway", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
+		conn := lab.dial(t, lab.target(gateway, fooHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			text, err := describe(ctx, conn, "com.example.User")
 			return wantAll("describe com.example.User", rpcs(text), err, "Login", "DeleteUser", "WatchEvents")
 		})
 	})
 	s.add("grpcurl invoke Login through the gateway from reflected descriptors", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
+		conn := lab.dial(t, lab.target(gateway, fooHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			rc := reflectionClient(ctx, conn, autoAPI)
 			defer rc.Reset()

@@ -16,7 +16,7 @@ import (
 // the proxy's idle timeout, and returns how many events arrived, for how long the stream
 // stayed open, and how it ended (nil: the server ended it after count events).
 func watch(ctx context.Context, t *testing.T, interval time.Duration, count int) (int, time.Duration, error) {
-	conn := lab.dial(t, lab.target(ingress, "grpctest.dev.mydomain.com"))
+	conn := lab.dial(t, lab.target(ingress, greeterHost))
 	ctx = metadata.AppendToOutgoingContext(ctx, admin...)
 	start := time.Now()
 	stream, err := userpb.NewUserClient(conn).WatchEvents(ctx, &userpb.WatchEventsRequest{

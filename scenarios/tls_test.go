@@ -41,7 +41,7 @@ func TestTLS(t *testing.T) {
 	for _, c := range []struct {
 		entry entry
 		host  string
-	}{{gateway, "foo.example.com"}, {gateway, "bar.example.com"}, {ingress, "grpctest.dev.mydomain.com"}} {
+	}{{gateway, fooHost}, {gateway, barHost}, {ingress, greeterHost}} {
 		s.add(fmt.Sprintf("%s presents a certificate for %s signed by the CA", c.entry, c.host), func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			target := lab.need(t, lab.target(c.entry, c.host))
 			lab.eventually(ctx, t, note, func(ctx context.Context) error {
@@ -69,7 +69,7 @@ func TestTLS(t *testing.T) {
 		})
 	})
 	s.add("plaintext HTTP/2 to the TLS port fails", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		target := lab.target(gateway, "foo.example.com")
+		target := lab.target(gateway, fooHost)
 		target.Plaintext = true
 		conn := lab.dial(t, target)
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
@@ -81,7 +81,7 @@ func TestTLS(t *testing.T) {
 		})
 	})
 	s.add("the backend sees a plaintext connection behind the gateway", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		conn := lab.dial(t, lab.target(gateway, "foo.example.com"))
+		conn := lab.dial(t, lab.target(gateway, fooHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			r := call.Unary(ctx, conn, login, alice...)
 			if err := r.Expect(codes.OK, "foo-"); err != nil {
@@ -94,13 +94,13 @@ func TestTLS(t *testing.T) {
 		})
 	})
 	s.add("the client's side of the gateway is TLS with ALPN h2", func(ctx context.Context, t *testing.T, note func(string, ...any)) {
-		target := lab.need(t, lab.target(gateway, "foo.example.com"))
+		target := lab.need(t, lab.target(gateway, fooHost))
 		lab.eventually(ctx, t, note, func(ctx context.Context) error {
 			names, err := handshake(ctx, target)
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(names, "foo.example.com") && !slices.Contains(names, "*.example.com") {
+			if !slices.Contains(names, fooHost) && !slices.Contains(names, "*.example.com") {
 				return fmt.Errorf("certificate names %v do not cover foo.example.com", names)
 			}
 			return nil
