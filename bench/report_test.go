@@ -63,13 +63,17 @@ func TestHopRatioWithoutBaselineFigure(t *testing.T) {
 }
 
 func TestMultiplexingRatios(t *testing.T) {
-	results := []Result{
-		result("SayHello", Gateway, "bar-svc", 1, Shared, ToolClient, 400, 600, 2500),
-		result("SayHello", Gateway, "bar-svc", 1, PerCall, ToolClient, 2000, 4200, 500),
-		result("SayHello", Gateway, "bar-svc", 16, Shared, ToolClient, 1000, 2000, 16000),
-		result("SayHello", Gateway, "bar-svc", 16, PerCall, ToolClient, 8000, 16000, 2000),
-		result("SayHello", Ingress, "go-grpc-greeter-server", 1, PerCall, ToolClient, 2000, 4200, 500), // no shared twin
+	// The client's SayHello through the gateway, over one shared connection and per call; and
+	// a per-call figure with no shared twin, which gets no ratio.
+	var results []Result
+	for _, r := range []struct {
+		conc          int
+		conn          ConnMode
+		p50, p99, rps float64
+	}{{1, Shared, 400, 600, 2500}, {1, PerCall, 2000, 4200, 500}, {16, Shared, 1000, 2000, 16000}, {16, PerCall, 8000, 16000, 2000}} {
+		results = append(results, result("SayHello", Gateway, "bar-svc", r.conc, r.conn, ToolClient, r.p50, r.p99, r.rps))
 	}
+	results = append(results, result("SayHello", Ingress, "go-grpc-greeter-server", 1, PerCall, ToolClient, 2000, 4200, 500))
 	got := MultiplexingRatios(results)
 	if len(got) != 2 {
 		t.Fatalf("got %d ratios %+v, want 2", len(got), got)

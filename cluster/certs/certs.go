@@ -62,34 +62,42 @@ type CA struct {
 
 // NewCA makes a fresh ECDSA P-256 CA, valid for a week.
 func NewCA() (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "grpclab test CA", Organization: []string{"grpclab"}},
-		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              now.Add(validity),
+	key, der, cert, err := signed(&x509.Certificate{
+		Subject:               pkix.Name{CommonName: "grpclab test CA"},
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	}, nil, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("sign CA: %w", err)
+		return nil, fmt.Errorf("CA: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
+	return &CA{CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), cert: cert, key: key}, nil
+}
+
+// signed makes a fresh P-256 key and a certificate of tmpl for it, under a random serial,
+// valid from now (less the clock skew) for the validity, and signed by the issuer; a nil
+// issuer has the new key sign it, as a root CA is.
+func signed(tmpl *x509.Certificate, issuer *CA, now time.Time) (*ecdsa.PrivateKey, []byte, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("parse CA: %w", err)
+		return nil, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
-	return &CA{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		cert:    cert,
-		key:     key,
-	}, nil
+	tmpl.SerialNumber = serial()
+	tmpl.Subject.Organization = []string{"grpclab"}
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-clockSkew), now.Add(validity)
+	parent, parentKey := tmpl, key
+	if issuer != nil {
+		parent, parentKey = issuer.cert, issuer.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err == nil {
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(der); err == nil {
+			return key, der, cert, nil
+		}
+	}
+	return nil, nil, nil, fmt.Errorf("sign: %w", err)
 }
 
 // Issue signs a leaf for hosts (DNS names or addresses), for callers outside the manifests:
@@ -98,7 +106,7 @@ func (ca *CA) Issue(hosts ...string) (Cert, error) {
 	if ca == nil || ca.cert == nil || ca.key == nil {
 		return Cert{}, errors.New("issue certificate: no CA (use NewCA)")
 	}
-	return leaf(ca.cert, ca.key, manifests.TLSSecret{Hosts: hosts}, time.Now())
+	return leaf(ca, manifests.TLSSecret{Hosts: hosts}, time.Now())
 }
 
 // Generate makes a fresh CA and a leaf for every Secret a Gateway listener certificateRef or an
@@ -120,7 +128,7 @@ func GenerateWithCA(ca *CA, objs []manifests.Object) (*Bundle, error) {
 	now := time.Now()
 	b := &Bundle{CA: ca.CertPEM}
 	for _, ref := range manifests.TLSSecrets(objs) {
-		c, err := leaf(ca.cert, ca.key, ref, now)
+		c, err := leaf(ca, ref, now)
 		if err != nil {
 			return nil, fmt.Errorf("certificate for Secret %s/%s: %w", ref.Namespace, ref.Name, err)
 		}
@@ -129,21 +137,14 @@ func GenerateWithCA(ca *CA, objs []manifests.Object) (*Bundle, error) {
 	return b, nil
 }
 
-func leaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, ref manifests.TLSSecret, now time.Time) (Cert, error) {
+func leaf(ca *CA, ref manifests.TLSSecret, now time.Time) (Cert, error) {
 	if len(ref.Hosts) == 0 {
 		return Cert{}, errors.New("no hosts")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Cert{}, fmt.Errorf("generate key: %w", err)
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: ref.Hosts[0], Organization: []string{"grpclab"}},
-		NotBefore:    now.Add(-clockSkew),
-		NotAfter:     now.Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: ref.Hosts[0]},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range ref.Hosts {
 		// A listener or Ingress host may be an address; it belongs in the IP SANs.
@@ -153,9 +154,9 @@ func leaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, ref manifests.TLSSecret
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	key, der, _, err := signed(tmpl, ca, now)
 	if err != nil {
-		return Cert{}, fmt.Errorf("sign: %w", err)
+		return Cert{}, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {

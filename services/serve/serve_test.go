@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/jhump/protoreflect/grpcreflect"
 
 	"github.com/grpclab/grpclab/services/greeter"
 	"github.com/grpclab/grpclab/services/helloworldpb"
@@ -151,48 +154,31 @@ func TestPublicServices(t *testing.T) {
 			t.Errorf("message = %q, want %q", resp.GetMessage(), want)
 		}
 	})
-	t.Run("reflection v1", func(t *testing.T) {
-		st, err := reflectionv1.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Send(&reflectionv1.ServerReflectionRequest{MessageRequest: &reflectionv1.ServerReflectionRequest_ListServices{}}); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := st.Recv()
-		if err != nil {
-			t.Fatalf("reflection v1: %v", err)
-		}
-		var names []string
-		for _, s := range resp.GetListServicesResponse().GetService() {
-			names = append(names, s.GetName())
-		}
-		for _, want := range []string{GreeterService, UserService} {
-			found := false
-			for _, n := range names {
-				found = found || n == want
+	for _, rc := range []struct {
+		api    string
+		client func(context.Context) *grpcreflect.Client
+	}{
+		{"v1", func(ctx context.Context) *grpcreflect.Client {
+			return grpcreflect.NewClientV1(ctx, reflectionv1.NewServerReflectionClient(conn))
+		}},
+		{"v1alpha", func(ctx context.Context) *grpcreflect.Client {
+			return grpcreflect.NewClientV1Alpha(ctx, reflectionv1alpha.NewServerReflectionClient(conn))
+		}},
+	} {
+		t.Run("reflection "+rc.api, func(t *testing.T) {
+			c := rc.client(ctx)
+			defer c.Reset()
+			names, err := c.ListServices()
+			if err != nil {
+				t.Fatalf("reflection %s: %v", rc.api, err)
 			}
-			if !found {
-				t.Errorf("reflection lists %v, missing %s", names, want)
+			for _, want := range []string{GreeterService, UserService} {
+				if !slices.Contains(names, want) {
+					t.Errorf("reflection %s lists %v, missing %s", rc.api, names, want)
+				}
 			}
-		}
-	})
-	t.Run("reflection v1alpha", func(t *testing.T) {
-		st, err := reflectionv1alpha.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Send(&reflectionv1alpha.ServerReflectionRequest{MessageRequest: &reflectionv1alpha.ServerReflectionRequest_ListServices{}}); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := st.Recv()
-		if err != nil {
-			t.Fatalf("reflection v1alpha: %v", err)
-		}
-		if len(resp.GetListServicesResponse().GetService()) == 0 {
-			t.Error("v1alpha lists no services")
-		}
-	})
+		})
+	}
 }
 
 func TestReflectionOff(t *testing.T) {

@@ -22,17 +22,7 @@ import (
 //
 // Unknown fields are errors, so a typo such as "pasword" is caught at start.
 type File struct {
-	Users []FileUser `json:"users"`
-}
-
-// FileUser is one entry of File.
-type FileUser struct {
-	Username    string   `json:"username"`
-	Password    string   `json:"password"`
-	DisplayName string   `json:"displayName,omitempty"`
-	Roles       []string `json:"roles,omitempty"`
-	Allow       []string `json:"allow,omitempty"`
-	Deny        []string `json:"deny,omitempty"`
+	Users []Account `json:"users"`
 }
 
 // LoadFile reads and validates a users file and returns a store holding its
@@ -58,9 +48,5 @@ func Parse(data []byte) (*Store, error) {
 	if len(f.Users) == 0 {
 		return nil, fmt.Errorf("users: must list at least one user")
 	}
-	accounts := make([]Account, 0, len(f.Users))
-	for _, u := range f.Users {
-		accounts = append(accounts, Account(u))
-	}
-	return NewStore(accounts)
+	return NewStore(f.Users)
 }

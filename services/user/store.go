@@ -23,16 +23,17 @@ const (
 // lists may name, besides the wildcard "*".
 var Methods = []string{"Login", "GetProfile", "DeleteUser", "WatchEvents"}
 
-// Account is one user as configured: credentials, permissions and profile.
+// Account is one user as configured, and one entry of a users file (see File):
+// credentials, permissions and profile.
 type Account struct {
-	Username    string
-	Password    string
-	DisplayName string
-	Roles       []string
+	Username    string   `json:"username"`
+	Password    string   `json:"password"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Roles       []string `json:"roles,omitempty"`
 	// Allow lists the method names the account may call; "*" means all.
-	Allow []string
+	Allow []string `json:"allow,omitempty"`
 	// Deny lists method names refused even when Allow matches.
-	Deny []string
+	Deny []string `json:"deny,omitempty"`
 }
 
 // DemoAccounts returns the built-in accounts: admin may call everything,

@@ -40,6 +40,10 @@ func baseInput(t *testing.T) Input {
 func TestRenderDiagnostics(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ok := rule(nil, backend("", "svc", 50051, nil))
+	// addRoute adds the GRPCRoute r, in ns, with one parentRef.
+	addRoute := func(in *Input, ns string, hosts []string, p gatewayv1.ParentReference, rules ...gatewayv1.GRPCRouteRule) {
+		in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute(ns, "r", t0, hosts, []gatewayv1.ParentReference{p}, rules...))
+	}
 	cases := []struct {
 		name   string
 		edit   func(in *Input)
@@ -48,7 +52,7 @@ func TestRenderDiagnostics(t *testing.T) {
 		reason string
 	}{
 		{"route hostname that is not a DNS name", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, []string{"a.example.com;evil"}, []gatewayv1.ParentReference{parent("", "gw", "")}, ok))
+			addRoute(in, "default", []string{"a.example.com;evil"}, parent("", "gw", ""), ok)
 		}, "GRPCRoute", "spec.hostnames[0]", "UnsupportedValue"},
 		{"listener hostname that is not a DNS name", func(in *Input) {
 			in.Gateways[0].Spec.Listeners[0].Hostname = ptr(gatewayv1.Hostname("{x}"))
@@ -58,58 +62,52 @@ func TestRenderDiagnostics(t *testing.T) {
 		}, "Ingress", "spec.rules[0].host", "UnsupportedValue"},
 		{"endpoint that is not host:port", func(in *Input) {
 			in.Endpoints[EndpointKey("default", "svc", 50051)] = []string{"127.0.0.1"}
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, ok))
+			addRoute(in, "default", nil, parent("", "gw", ""), ok)
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0]", "BackendNotFound"},
 		{"parentRef to a missing Gateway", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "nope", "")}, ok))
+			addRoute(in, "default", nil, parent("", "nope", ""), ok)
 		}, "GRPCRoute", "spec.parentRefs[0].name", "NoMatchingParent"},
 		{"parentRef sectionName matches no listener", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "grpc")}, ok))
+			addRoute(in, "default", nil, parent("", "gw", "grpc"), ok)
 		}, "GRPCRoute", "spec.parentRefs[0].sectionName", "NoMatchingParent"},
 		{"no hostname intersection", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, []string{"foo.other.org"}, []gatewayv1.ParentReference{parent("", "gw", "https")}, ok))
+			addRoute(in, "default", []string{"foo.other.org"}, parent("", "gw", "https"), ok)
 		}, "GRPCRoute", "spec.parentRefs[0]", "NoMatchingListenerHostname"},
 		{"allowedRoutes Same rejects another namespace", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("other", "r", t0, nil, []gatewayv1.ParentReference{parent("default", "gw", "http")}, ok))
+			addRoute(in, "other", nil, parent("default", "gw", "http"), ok)
 		}, "GRPCRoute", "spec.parentRefs[0]", "NotAllowedByListeners"},
 		{"allowedRoutes Selector rejects an unlabelled namespace", func(in *Input) {
 			in.Gateways[0].Spec.Listeners[1].AllowedRoutes = &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{
 				From: ptr(gatewayv1.NamespacesFromSelector), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"grpc": "yes"}}}}
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("other", "r", t0, nil, []gatewayv1.ParentReference{parent("default", "gw", "http")}, ok))
+			addRoute(in, "other", nil, parent("default", "gw", "http"), ok)
 		}, "GRPCRoute", "spec.parentRefs[0]", "NotAllowedByListeners"},
 		{"backendRef to a missing Service", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(nil, backend("", "nope", 50051, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(nil, backend("", "nope", 50051, nil)))
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0].name", "BackendNotFound"},
 		{"backendRef port not on the Service", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(nil, backend("", "svc", 1, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(nil, backend("", "svc", 1, nil)))
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0].port", "BackendNotFound"},
 		{"cross-namespace backendRef without ReferenceGrant", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(nil, backend("other", "svc", 50051, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(nil, backend("other", "svc", 50051, nil)))
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0].namespace", "RefNotPermitted"},
 		{"backendRef of another kind", func(in *Input) {
 			b := backend("", "svc", 50051, nil)
 			b.Kind = ptr(gatewayv1.Kind("ServiceImport"))
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, rule(nil, b)))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(nil, b))
 		}, "GRPCRoute", "spec.rules[0].backendRefs[0].kind", "InvalidKind"},
 		{"unimplemented filter", func(in *Input) {
 			r := rule(nil, backend("", "svc", 50051, nil))
 			r.Filters = []gatewayv1.GRPCRouteFilter{{Type: gatewayv1.GRPCRouteFilterRequestMirror}}
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")}, r))
+			addRoute(in, "default", nil, parent("", "gw", ""), r)
 		}, "GRPCRoute", "spec.rules[0].filters[0]", "UnsupportedValue"},
 		{"invalid header regular expression", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(matches(headers("env", "~(unclosed")), backend("", "svc", 50051, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(matches(headers("env", "~(unclosed")), backend("", "svc", 50051, nil)))
 		}, "GRPCRoute", "spec.rules[0].matches[0].headers[0].value", "UnsupportedValue"},
 		{"method match without service or method", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(matches(method("", "")), backend("", "svc", 50051, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(matches(method("", "")), backend("", "svc", 50051, nil)))
 		}, "GRPCRoute", "spec.rules[0].matches[0].method", "UnsupportedValue"},
 		{"header name nginx cannot see", func(in *Input) {
-			in.GRPCRoutes = append(in.GRPCRoutes, grpcRoute("default", "r", t0, nil, []gatewayv1.ParentReference{parent("", "gw", "")},
-				rule(matches(headers("x_env", "a")), backend("", "svc", 50051, nil))))
+			addRoute(in, "default", nil, parent("", "gw", ""), rule(matches(headers("x_env", "a")), backend("", "svc", 50051, nil)))
 		}, "GRPCRoute", "spec.rules[0].matches[0].headers[0].name", "UnsupportedValue"},
 		{"listener certificate not in Certs", func(in *Input) {
 			in.Certs = nil
