@@ -96,11 +96,11 @@ func TestDisruptionRecycling(t *testing.T) {
 					if defaults, err = recyclingOf(ctx, t, d, target.Address); err != nil {
 						t.Fatal(err)
 					}
-					if err := lab.applyVariants(ctx, path.variants...); err != nil {
+					if err := lab.use(ctx, path.variants...); err != nil {
 						t.Fatal(err)
 					}
 					defer func() {
-						if err := lab.resetFrom(ctx, path.variants...); err != nil {
+						if err := lab.use(ctx); err != nil {
 							t.Errorf("put the default variants back: %v", err)
 						}
 						if back, err := d.Recycling(ctx, target.Address); err != nil || back != defaults {

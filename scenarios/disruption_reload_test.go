@@ -33,11 +33,11 @@ func TestDisruptionReload(t *testing.T) {
 		s.add("canary weight 0 → 100 under Login load through the gateway, "+c.name, func(ctx context.Context, t *testing.T, note func(string, ...any)) {
 			disruptor(t)
 			top := readTopology(t)
-			if err := lab.applyVariants(ctx, "gateway-api/canary-0"); err != nil {
+			if err := lab.use(ctx, "gateway-api/canary-0"); err != nil {
 				t.Fatal(err)
 			}
 			defer func() {
-				if err := lab.resetFrom(ctx, "gateway-api/canary-0", "gateway-api/canary-100"); err != nil {
+				if err := lab.use(ctx); err != nil {
 					t.Errorf("put the default variants back: %v", err)
 				}
 			}()
@@ -45,7 +45,7 @@ func TestDisruptionReload(t *testing.T) {
 			settle(ctx, t, note, target, top.stable)
 			p := newPool(t, target, c)
 			res, streams := measure(ctx, t, reloadShape, p, func(ctx context.Context) error {
-				return lab.applyVariants(ctx, "gateway-api/canary-100")
+				return lab.use(ctx, "gateway-api/canary-100")
 			})
 			stable, canary := top.stable+"-", top.canary+"-"
 			// When traffic followed: the first call answered by the canary, counted from the

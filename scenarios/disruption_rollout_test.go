@@ -54,11 +54,11 @@ func TestDisruptionRollout(t *testing.T) {
 				top := readTopology(t)
 				event := "rolling update of " + top.stable
 				if variant != "" {
-					if err := lab.applyVariants(ctx, variant); err != nil {
+					if err := lab.use(ctx, variant); err != nil {
 						t.Fatal(err)
 					}
 					defer func() {
-						if err := lab.resetFrom(ctx, variant); err != nil {
+						if err := lab.use(ctx); err != nil {
 							t.Errorf("put the default variants back: %v", err)
 						}
 					}()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,55 +117,17 @@ func (l *Lab) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// applyVariants applies the default variants with extra ones on top (an object of a later
-// variant replaces the same object of an earlier one).
-func (l *Lab) applyVariants(ctx context.Context, extra ...string) error {
-	variants := append(append([]string(nil), defaultVariants...), extra...)
-	objs, err := manifests.Load(variants)
-	if err != nil {
-		return err
-	}
-	return timed("apply "+strings.Join(variants, " + "), func() error { return l.platform.Apply(ctx, objs) })
-}
-
-// resetFrom puts the default variants back after extra ones: it deletes the objects that only
-// the extra variants define (Apply replaces objects, it never removes them), then applies the
-// defaults again over those the variants replaced.
-func (l *Lab) resetFrom(ctx context.Context, extra ...string) error {
-	defaults, err := manifests.Load(defaultVariants)
-	if err != nil {
-		return err
-	}
-	added, err := manifests.Load(append(slices.Clone(defaultVariants), extra...))
-	if err != nil {
-		return err
-	}
-	type key struct{ kind, namespace, name string }
-	keyOf := func(o manifests.Object) key {
-		return key{o.GetObjectKind().GroupVersionKind().GroupKind().String(), o.GetNamespace(), o.GetName()}
-	}
-	have := map[key]bool{}
-	for _, o := range defaults {
-		have[keyOf(o)] = true
-	}
-	var only []manifests.Object
-	for _, o := range added {
-		if !have[keyOf(o)] {
-			only = append(only, o)
-		}
-	}
-	if len(only) > 0 {
-		if err := timed("delete what only "+strings.Join(extra, " + ")+" defines", func() error { return l.platform.Delete(ctx, only) }); err != nil {
-			return err
-		}
-	}
-	return l.applyVariants(ctx)
+// use applies the default variants with extra ones on top, and deletes what only the
+// variants applied before defined (platforms.Lab.Use); use(ctx) puts the defaults back.
+func (l *Lab) use(ctx context.Context, extra ...string) error {
+	_, err := l.up.Use(ctx, extra...)
+	return err
 }
 
 // withVariants is a feature setup that applies extra variants; resetVariants its teardown.
 func withVariants(extra ...string) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-		if err := lab.applyVariants(ctx, extra...); err != nil {
+		if err := lab.use(ctx, extra...); err != nil {
 			t.Fatalf("setup: %v", err)
 		}
 		return ctx
@@ -174,7 +135,7 @@ func withVariants(extra ...string) features.Func {
 }
 
 func resetVariants(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	if err := lab.applyVariants(ctx); err != nil {
+	if err := lab.use(ctx); err != nil {
 		t.Errorf("teardown: %v", err)
 	}
 	return ctx

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,8 +39,8 @@ type LabConfig struct {
 type Lab struct {
 	cfg       LabConfig
 	name, why string
-	objs      []manifests.Object
-	p         cluster.Platform // set once Up may have started something; nil after Down
+	objs      []manifests.Object // what is applied (once Up has applied it)
+	p         cluster.Platform   // set once Up may have started something; nil after Down
 	ep        cluster.Endpoints
 }
 
@@ -128,6 +129,58 @@ func (l *Lab) Up(ctx context.Context) error {
 }
 
 // fail takes the platform down after a failed step and returns both errors.
+// Objects are the loaded objects that are applied now: the configured variants and Dirs,
+// with what the last Use added.
+func (l *Lab) Objects() []manifests.Object { return l.objs }
+
+// Use switches what is applied to the configured variants with extra ones on top (an object
+// of a later variant replaces the same object of an earlier one), and the Dirs over them. It
+// applies the new set first, so that an object both sets define is replaced, never absent;
+// then it deletes the objects that only the previous set defined, because Apply replaces
+// objects and never removes them. Use() puts the configured variants back.
+func (l *Lab) Use(ctx context.Context, extra ...string) ([]manifests.Object, error) {
+	if l.p == nil {
+		return nil, errors.New("apply variants: the platform is not up")
+	}
+	variants := append(slices.Clone(l.cfg.Variants), extra...)
+	objs, err := manifests.Load(variants, l.cfg.Dirs...)
+	if err != nil {
+		return nil, err
+	}
+	what := strings.Join(append(variants, l.cfg.Dirs...), " + ")
+	if err := l.timed("apply "+what, func() error { return l.p.Apply(ctx, objs) }); err != nil {
+		return nil, err
+	}
+	gone := onlyIn(l.objs, objs)
+	l.objs = objs
+	if len(gone) > 0 {
+		err := l.timed(fmt.Sprintf("delete %d objects that %s does not define", len(gone), what), func() error { return l.p.Delete(ctx, gone) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
+}
+
+// onlyIn returns the objects of before that after has none of, by kind, namespace and name.
+func onlyIn(before, after []manifests.Object) []manifests.Object {
+	type key struct{ kind, namespace, name string }
+	keyOf := func(o manifests.Object) key {
+		return key{o.GetObjectKind().GroupVersionKind().GroupKind().String(), o.GetNamespace(), o.GetName()}
+	}
+	kept := map[key]bool{}
+	for _, o := range after {
+		kept[keyOf(o)] = true
+	}
+	var only []manifests.Object
+	for _, o := range before {
+		if !kept[keyOf(o)] {
+			only = append(only, o)
+		}
+	}
+	return only
+}
+
 func (l *Lab) fail(ctx context.Context, cause error) error {
 	if err := l.Down(ctx); err != nil {
 		return errors.Join(cause, fmt.Errorf("clean up: %w", err))
