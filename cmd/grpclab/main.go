@@ -7,24 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/grpclab/grpclab/cmd/internal/cmdmain"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "grpclab: %v\n", err)
-		var u usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
+// main reports an error as it reads: a list of manifest problems stays one to a line.
+func main() { cmdmain.Main[usageError]("grpclab", run, cmdmain.AsIs) }
 
 // usageError is bad input on the command line or in a manifest: exit code 2.
 type usageError struct{ error }
