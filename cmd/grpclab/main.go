@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/grpclab/grpclab/cmd/internal/cmdmain"
 )
@@ -19,44 +20,55 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
-const usage = `usage: grpclab <command> [flags]
+// command is one grpclab command: its name, its line in the usage text, and what it runs with
+// the arguments after its name.
+type command struct {
+	name, summary string
+	run           cmdmain.Run
+}
 
-commands:
-  up       bring a platform up with the manifests and write .grpclab/env.json
-  down     stop and remove everything up made
-  status   show what runs and where the entry points are
-  bench    measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench
-  compare  put scenario runs side by side, from DIR/results.json of each, in Markdown
-  migrate  convert ingress-nginx gRPC Ingresses (-f DIR) into Gateway API YAML
-  demo     workshop mode: bring a platform up and walk through the article step by step
-
-run 'grpclab <command> -h' for its flags`
+// commands are grpclab's commands, in the order the usage text lists them; run dispatches
+// on the same entries, so a new command is one more line here.
+var commands = []command{
+	{"up", "bring a platform up with the manifests and write .grpclab/env.json", up},
+	{"down", "stop and remove everything up made", down},
+	{"status", "show what runs and where the entry points are", status},
+	{"bench", "measure each hop and HTTP/2 multiplexing with ghz; report in _artifacts/bench", bench},
+	{"compare", "put scenario runs side by side, from DIR/results.json of each, in Markdown", compare},
+	{"migrate", "convert ingress-nginx gRPC Ingresses (-f DIR) into Gateway API YAML", migrateIngresses},
+	{"demo", "workshop mode: bring a platform up and walk through the article step by step", demo},
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, usage())
 		return usageError{errors.New("no command")}
 	}
 	switch args[0] {
-	case "up":
-		return up(ctx, args[1:], stdout, stderr)
-	case "down":
-		return down(ctx, args[1:], stdout, stderr)
-	case "status":
-		return status(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return bench(ctx, args[1:], stdout, stderr)
-	case "compare":
-		return compare(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return migrateIngresses(ctx, args[1:], stdout, stderr)
-	case "demo":
-		return demo(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, usage)
+		fmt.Fprintln(stdout, usage())
 		return nil
-	default:
-		fmt.Fprintln(stderr, usage)
-		return usageError{fmt.Errorf("unknown command %q", args[0])}
 	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintln(stderr, usage())
+	return usageError{fmt.Errorf("unknown command %q", args[0])}
+}
+
+// usage lists the commands with their summaries, the names in one column.
+func usage() string {
+	width := 0
+	for _, c := range commands {
+		width = max(width, len(c.name))
+	}
+	var b strings.Builder
+	b.WriteString("usage: grpclab <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+	b.WriteString("\nrun 'grpclab <command> -h' for its flags")
+	return b.String()
 }
