@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/cmd/internal/cmdmain"
 )
 
@@ -38,6 +40,12 @@ var commands = []command{
 	{"migrate", "convert ingress-nginx gRPC Ingresses (-f DIR) into Gateway API YAML", migrateIngresses},
 	{"demo", "workshop mode: bring a platform up and walk through the article step by step", demo},
 }
+
+// down and status work on the platform an earlier up saved.
+var (
+	down   = onSaved("down", takeDown)
+	status = onSaved("status", showStatus)
+)
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -71,4 +79,35 @@ func usage() string {
 	}
 	b.WriteString("\nrun 'grpclab <command> -h' for its flags")
 	return b.String()
+}
+
+// onSaved makes a command of fn, which works on the platform an earlier up saved: the command
+// parses the state flags and opens that platform (see saved) before fn runs.
+func onSaved(name string, fn func(ctx context.Context, st stateFlags, p cluster.Platform, stdout io.Writer) error) cmdmain.Run {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		st, p, err := saved(name, args, stderr)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, st, p, stdout)
+	}
+}
+
+// saved parses a command's state flags and builds, to inspect or take down, the platform an
+// earlier up saved in that state. The env file says which platform that is; without one only
+// local state can be left over (a crash before the env file was written, or nothing at all).
+func saved(command string, args []string, stderr io.Writer) (stateFlags, cluster.Platform, error) {
+	st, err := parseStateFlags(command, args, stderr)
+	if err != nil {
+		return st, nil, err
+	}
+	name := platforms.Local
+	if ep, err := cluster.ReadEnv(st.dir); err == nil && ep.Platform != "" {
+		name = ep.Platform
+	}
+	p, err := platforms.Open(name, platforms.Options{StateDir: st.localDir()})
+	if err != nil {
+		return st, nil, fmt.Errorf("%s: %w", st.envPath(), err)
+	}
+	return st, p, nil
 }
