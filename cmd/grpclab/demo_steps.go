@@ -136,6 +136,16 @@ func (d *demoEnv) route(name string) (*gatewayv1.GRPCRoute, string, error) {
 	return nil, "", fmt.Errorf("no GRPCRoute default/%s in the manifests", name)
 }
 
+// routeOrFail is route for a step that needs the route: when it is missing the step fails,
+// saying so, and the route is nil.
+func (d *demoEnv) routeOrFail(r *stepRecord, name string) (*gatewayv1.GRPCRoute, string) {
+	rt, src, err := d.route(name)
+	if err != nil {
+		r.fail("%v", err)
+	}
+	return rt, src
+}
+
 // excerpt marshals part of a loaded object back to YAML, captioned with its source.
 func (d *demoEnv) excerpt(r *stepRecord, source, what, path string, v any) {
 	b, err := yaml.Marshal(v)
@@ -194,6 +204,17 @@ func (d *demoEnv) grpcurlFor(t call.Target, method string, md []string, verbose 
 		ImportPath: d.protos, Proto: proto, Metadata: md, Verbose: verbose,
 		Args: []string{strings.TrimPrefix(method, "/")},
 	}.command()
+}
+
+// dialOrFail is call.Dial for a step: when it fails the step fails, saying so, and the
+// connection is nil.
+func dialOrFail(r *stepRecord, t call.Target) *grpc.ClientConn {
+	conn, err := call.Dial(t)
+	if err != nil {
+		r.fail("%v", err)
+		return nil
+	}
+	return conn
 }
 
 // unary makes one call with its own connection and a bounded wait.
@@ -291,9 +312,8 @@ func defaultBackend(rt *gatewayv1.GRPCRoute) string {
 }
 
 func stepMethods(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute foo-route", "spec.rules", foo.Spec.Rules)
@@ -323,9 +343,8 @@ func headerRule(rt *gatewayv1.GRPCRoute) (name, value, service string) {
 }
 
 func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	bar, src, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, src := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute bar-route", "spec.rules", bar.Spec.Rules)
@@ -347,9 +366,8 @@ func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
 
 func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	const calls, tolerance = 400, 0.05
-	bar, src, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, src := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute bar-route", "spec.rules", bar.Spec.Rules)
@@ -369,9 +387,8 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	host := firstHost(bar)
 	r.command(d.grpcurlFor(d.gateway(host), call.SayHello, nil, true))
-	conn, err := call.Dial(d.gateway(host))
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, d.gateway(host))
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
@@ -454,9 +471,8 @@ func describeRPCs(ctx context.Context, conn *grpc.ClientConn, symbol string) ([]
 }
 
 func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	rule := reflectionRule(foo)
@@ -473,9 +489,8 @@ func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	desc.Args = []string{"describe", "com.example.User"}
 	r.command(list.command())
 	r.command(desc.command())
-	conn, err := call.Dial(t)
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, t)
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
@@ -495,9 +510,8 @@ func orError(s string, err error) string {
 }
 
 func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute foo-route", "spec.rules (no reflection rule)", foo.Spec.Rules)
@@ -518,17 +532,15 @@ func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	t := d.gateway(host)
 	r.command(grpcurlCall{Addr: t.Address, Host: host, CAFile: t.CAFile, Args: []string{"list"}}.command())
 	r.command(grpcurlCall{Addr: pods[0], Plaintext: true, Args: []string{"list"}}.command())
-	conn, err := call.Dial(t)
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, t)
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
 	svcs, err := listServices(ctx, conn)
 	r.check(err != nil, "list through the gateway → %s", orError(strings.Join(svcs, ", "), err))
-	direct, err := call.Dial(call.Target{Address: pods[0], Plaintext: true})
-	if err != nil {
-		r.fail("%v", err)
+	direct := dialOrFail(r, call.Target{Address: pods[0], Plaintext: true})
+	if direct == nil {
 		return ""
 	}
 	defer direct.Close()
@@ -671,9 +683,8 @@ func redirect(ctx context.Context, url, host string) (int, string, error) {
 
 func stepHTTP2(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	const shared, fresh = 300, 60
-	bar, _, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, _ := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	svc := defaultBackend(bar)
