@@ -49,46 +49,25 @@ type demoStep struct {
 	run func(ctx context.Context, d *demoEnv, r *stepRecord) string
 }
 
+// demoSteps are the steps in the article's order. Each is declared right after its run
+// function, the NetworkPolicy steps below.
 func demoSteps() []demoStep {
 	return []demoStep{
-		{title: "hostname routing", run: stepHostnames,
-			intro: "The Gateway picks a GRPCRoute by the host the client asks for: foo-route and bar-route " +
-				"answer on their own hostnames, and a host no route names reaches no backend."},
-		{title: "method routing", run: stepMethods,
-			intro: "Within foo-route, only the method its rule matches reaches foo-svc; any other method on " +
-				"that host matches no rule and the gateway itself answers Unimplemented."},
-		{title: "the canary header", run: stepCanaryHeader,
-			intro: "bar-route sends a call whose header matches its first rule exactly to the canary; " +
-				"every other call falls through to the stable Service."},
-		{title: "canary by weight", variants: []string{weightedVariant}, run: stepCanaryWeights,
-			intro: "The weighted-canary variant replaces bar-route live: no header match, the backends " +
-				"share the calls by weight. The demo counts who answers."},
-		{title: "reflection in development", variants: []string{reflectionVariant}, run: stepReflectionDev,
-			intro: "The development variant of foo-route also routes the reflection service, so grpcurl " +
-				"lists and describes the API through the gateway without any .proto file."},
-		{title: "reflection in production", run: stepReflectionProd,
-			intro: "The production foo-route has no reflection rule: the gateway refuses reflection, while " +
-				"the pod behind it still serves it. The leak is closed at the edge only."},
-		{title: "TLS termination", run: stepTLS,
-			intro: "The Gateway listener terminates TLS with the Secret it names: for each SNI the client " +
-				"gets a certificate, signed by the platform's CA, that names that host; any other host is refused."},
-		{title: "the auth interceptor", run: stepAuth,
-			intro: "NetworkPolicy cannot see methods; the server's interceptor can. Missing, wrong and " +
-				"not-allowed credentials each get their own answer, unchanged through the edge."},
-		{title: "ingress-nginx", run: stepIngress,
-			intro: "The article's fortune-ingress: TLS at the Ingress, backend-protocol GRPC to the " +
-				"greeter Service, and ssl-redirect on the plaintext port."},
-		{title: "NetworkPolicy: the truth table", variants: []string{policyVariant}, run: stepPolicyTable,
-			intro: "Every workload probes every other before and after the article's policy is applied " +
-				"live; what the data plane lets through must equal what the NetworkPolicy spec says."},
-		{title: "NetworkPolicy stops at L4", variants: []string{policyVariant}, run: stepPolicyL7,
-			intro: "An allowed connection is not an allowed method: frontend reaches db through the policy, " +
-				"and alice's DeleteUser is still refused there by the interceptor."},
-		{title: "HTTP/2: one connection", run: stepHTTP2,
-			intro: "gRPC multiplexes every call on one HTTP/2 connection. A new connection per call pays " +
-				"a TCP and TLS handshake each time; the demo measures both through the gateway."},
+		hostnameRouting, methodRouting, canaryHeader, canaryWeight,
+		reflectionInDevelopment, reflectionInProduction, tlsTermination, authInterceptor,
+		ingressNginx, policyTruthTable, policyStopsAtL4, http2OneConnection,
 	}
 }
+
+// The NetworkPolicy steps are declared here, their run functions in demo_policy.go.
+
+var policyTruthTable = demoStep{title: "NetworkPolicy: the truth table", variants: []string{policyVariant}, run: stepPolicyTable,
+	intro: "Every workload probes every other before and after the article's policy is applied " +
+		"live; what the data plane lets through must equal what the NetworkPolicy spec says."}
+
+var policyStopsAtL4 = demoStep{title: "NetworkPolicy stops at L4", variants: []string{policyVariant}, run: stepPolicyL7,
+	intro: "An allowed connection is not an allowed method: frontend reaches db through the policy, " +
+		"and alice's DeleteUser is still refused there by the interceptor."}
 
 // demoEnv is what the steps share: the platform, its entry points and what is applied.
 type demoEnv struct {
@@ -289,6 +268,10 @@ func stepHostnames(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		fooHost, svc, barHost, defaultBackend(bar))
 }
 
+var hostnameRouting = demoStep{title: "hostname routing", run: stepHostnames,
+	intro: "The Gateway picks a GRPCRoute by the host the client asks for: foo-route and bar-route " +
+		"answer on their own hostnames, and a host no route names reaches no backend."}
+
 // ruleMethod is the first method match of a route and its rule's backend Service.
 func ruleMethod(rt *gatewayv1.GRPCRoute) (method, service string) {
 	for _, rule := range rt.Spec.Rules {
@@ -330,6 +313,10 @@ func stepMethods(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("only %s reaches %s; GetProfile is refused by the gateway itself", method, svc)
 }
 
+var methodRouting = demoStep{title: "method routing", run: stepMethods,
+	intro: "Within foo-route, only the method its rule matches reaches foo-svc; any other method on " +
+		"that host matches no rule and the gateway itself answers Unimplemented."}
+
 // headerRule is a route's first rule with a header match.
 func headerRule(rt *gatewayv1.GRPCRoute) (name, value, service string) {
 	for _, rule := range rt.Spec.Rules {
@@ -363,6 +350,10 @@ func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	expect(r, fmt.Sprintf("%s: %s (Exact is case-sensitive)", name, other), unary(ctx, d.gateway(host), call.SayHello, name, other), codes.OK, d.servedBy(stable))
 	return fmt.Sprintf("\"%s: %s\" reaches %s; no header or another value reaches %s", name, value, canary, stable)
 }
+
+var canaryHeader = demoStep{title: "the canary header", run: stepCanaryHeader,
+	intro: "bar-route sends a call whose header matches its first rule exactly to the canary; " +
+		"every other call falls through to the stable Service."}
 
 func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	const calls, tolerance = 400, 0.05
@@ -418,6 +409,10 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	return "the weights set the shares: " + strings.Join(shares, ", ") + fmt.Sprintf(" of %d calls", calls)
 }
+
+var canaryWeight = demoStep{title: "canary by weight", variants: []string{weightedVariant}, run: stepCanaryWeights,
+	intro: "The weighted-canary variant replaces bar-route live: no header match, the backends " +
+		"share the calls by weight. The demo counts who answers."}
 
 func weightOf(ref gatewayv1.GRPCBackendRef) int32 {
 	if ref.Weight == nil {
@@ -502,6 +497,10 @@ func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return "with the reflection rule routed, anyone reaching " + host + " can read the API's shape"
 }
 
+var reflectionInDevelopment = demoStep{title: "reflection in development", variants: []string{reflectionVariant}, run: stepReflectionDev,
+	intro: "The development variant of foo-route also routes the reflection service, so grpcurl " +
+		"lists and describes the API through the gateway without any .proto file."}
+
 func orError(s string, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
@@ -548,6 +547,10 @@ func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	r.check(err == nil && slices.Contains(svcs, "com.example.User"), "list direct to the %s pod %s → %s", svc, pods[0], orError(strings.Join(svcs, ", "), err))
 	return "the gateway hides reflection, but the pod still serves it: the edge is the only wall"
 }
+
+var reflectionInProduction = demoStep{title: "reflection in production", run: stepReflectionProd,
+	intro: "The production foo-route has no reflection rule: the gateway refuses reflection, while " +
+		"the pod behind it still serves it. The leak is closed at the edge only."}
 
 // peerCertificate dials t with TLS and returns the verified leaf.
 func peerCertificate(ctx context.Context, t call.Target) (*x509.Certificate, error) {
@@ -606,6 +609,10 @@ func stepTLS(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("TLS ends at the listener, a certificate naming each SNI; %s is refused", unknown)
 }
 
+var tlsTermination = demoStep{title: "TLS termination", run: stepTLS,
+	intro: "The Gateway listener terminates TLS with the Secret it names: for each SNI the client " +
+		"gets a certificate, signed by the platform's CA, that names that host; any other host is refused."}
+
 // fortune returns the loaded Ingress the article names.
 func (d *demoEnv) fortune(r *stepRecord) *networkingv1.Ingress {
 	for _, ing := range manifests.Of[*networkingv1.Ingress](d.objs) {
@@ -637,6 +644,10 @@ func stepAuth(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return "the interceptor in the pod decides per method and user; its codes cross the edge unchanged"
 }
 
+var authInterceptor = demoStep{title: "the auth interceptor", run: stepAuth,
+	intro: "NetworkPolicy cannot see methods; the server's interceptor can. Missing, wrong and " +
+		"not-allowed credentials each get their own answer, unchanged through the edge."}
+
 func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	ing := d.fortune(r)
 	if ing == nil {
@@ -661,6 +672,10 @@ func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		"plaintext POST %s → %s", call.SayHello, orError(fmt.Sprintf("%d, Location: %s", status, loc), err))
 	return fmt.Sprintf("TLS ends at the Ingress, gRPC (h2c) goes on to %s, plaintext gets 308", backend)
 }
+
+var ingressNginx = demoStep{title: "ingress-nginx", run: stepIngress,
+	intro: "The article's fortune-ingress: TLS at the Ingress, backend-protocol GRPC to the " +
+		"greeter Service, and ssl-redirect on the plaintext port."}
 
 // redirect POSTs to url as host without following redirects.
 func redirect(ctx context.Context, url, host string) (int, string, error) {
@@ -713,6 +728,10 @@ func stepHTTP2(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	r.check(ratio > 1.5, "ratio %.1f× (a new connection costs more than 1.5× a shared one)", ratio)
 	return fmt.Sprintf("reusing one HTTP/2 connection is %.1f× cheaper per call than a connection per call", ratio)
 }
+
+var http2OneConnection = demoStep{title: "HTTP/2: one connection", run: stepHTTP2,
+	intro: "gRPC multiplexes every call on one HTTP/2 connection. A new connection per call pays " +
+		"a TCP and TLS handshake each time; the demo measures both through the gateway."}
 
 // timeShared is the p50 of n SayHello calls on one connection, after a warm-up call.
 func timeShared(ctx context.Context, t call.Target, n int) (time.Duration, error) {
