@@ -4,27 +4,7 @@
 // isolation suite.
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
-)
+import "github.com/grpclab/grpclab/cmd/internal/cmdmain"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		// One line, whatever the error holds, so scripts can quote it.
-		fmt.Fprintf(os.Stderr, "grpclab-server: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		var u usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
+// main reports an error on one line, whatever it holds, so scripts can quote it.
+func main() { cmdmain.Main[usageError]("grpclab-server", run, cmdmain.OneLine) }

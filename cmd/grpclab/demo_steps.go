@@ -49,46 +49,25 @@ type demoStep struct {
 	run func(ctx context.Context, d *demoEnv, r *stepRecord) string
 }
 
+// demoSteps are the steps in the article's order. Each is declared right after its run
+// function, the NetworkPolicy steps below.
 func demoSteps() []demoStep {
 	return []demoStep{
-		{title: "hostname routing", run: stepHostnames,
-			intro: "The Gateway picks a GRPCRoute by the host the client asks for: foo-route and bar-route " +
-				"answer on their own hostnames, and a host no route names reaches no backend."},
-		{title: "method routing", run: stepMethods,
-			intro: "Within foo-route, only the method its rule matches reaches foo-svc; any other method on " +
-				"that host matches no rule and the gateway itself answers Unimplemented."},
-		{title: "the canary header", run: stepCanaryHeader,
-			intro: "bar-route sends a call whose header matches its first rule exactly to the canary; " +
-				"every other call falls through to the stable Service."},
-		{title: "canary by weight", variants: []string{weightedVariant}, run: stepCanaryWeights,
-			intro: "The weighted-canary variant replaces bar-route live: no header match, the backends " +
-				"share the calls by weight. The demo counts who answers."},
-		{title: "reflection in development", variants: []string{reflectionVariant}, run: stepReflectionDev,
-			intro: "The development variant of foo-route also routes the reflection service, so grpcurl " +
-				"lists and describes the API through the gateway without any .proto file."},
-		{title: "reflection in production", run: stepReflectionProd,
-			intro: "The production foo-route has no reflection rule: the gateway refuses reflection, while " +
-				"the pod behind it still serves it. The leak is closed at the edge only."},
-		{title: "TLS termination", run: stepTLS,
-			intro: "The Gateway listener terminates TLS with the Secret it names: for each SNI the client " +
-				"gets a certificate, signed by the platform's CA, that names that host; any other host is refused."},
-		{title: "the auth interceptor", run: stepAuth,
-			intro: "NetworkPolicy cannot see methods; the server's interceptor can. Missing, wrong and " +
-				"not-allowed credentials each get their own answer, unchanged through the edge."},
-		{title: "ingress-nginx", run: stepIngress,
-			intro: "The article's fortune-ingress: TLS at the Ingress, backend-protocol GRPC to the " +
-				"greeter Service, and ssl-redirect on the plaintext port."},
-		{title: "NetworkPolicy: the truth table", variants: []string{policyVariant}, run: stepPolicyTable,
-			intro: "Every workload probes every other before and after the article's policy is applied " +
-				"live; what the data plane lets through must equal what the NetworkPolicy spec says."},
-		{title: "NetworkPolicy stops at L4", variants: []string{policyVariant}, run: stepPolicyL7,
-			intro: "An allowed connection is not an allowed method: frontend reaches db through the policy, " +
-				"and alice's DeleteUser is still refused there by the interceptor."},
-		{title: "HTTP/2: one connection", run: stepHTTP2,
-			intro: "gRPC multiplexes every call on one HTTP/2 connection. A new connection per call pays " +
-				"a TCP and TLS handshake each time; the demo measures both through the gateway."},
+		hostnameRouting, methodRouting, canaryHeader, canaryWeight,
+		reflectionInDevelopment, reflectionInProduction, tlsTermination, authInterceptor,
+		ingressNginx, policyTruthTable, policyStopsAtL4, http2OneConnection,
 	}
 }
+
+// The NetworkPolicy steps are declared here, their run functions in demo_policy.go.
+
+var policyTruthTable = demoStep{title: "NetworkPolicy: the truth table", variants: []string{policyVariant}, run: stepPolicyTable,
+	intro: "Every workload probes every other before and after the article's policy is applied " +
+		"live; what the data plane lets through must equal what the NetworkPolicy spec says."}
+
+var policyStopsAtL4 = demoStep{title: "NetworkPolicy stops at L4", variants: []string{policyVariant}, run: stepPolicyL7,
+	intro: "An allowed connection is not an allowed method: frontend reaches db through the policy, " +
+		"and alice's DeleteUser is still refused there by the interceptor."}
 
 // demoEnv is what the steps share: the platform, its entry points and what is applied.
 type demoEnv struct {
@@ -134,6 +113,16 @@ func (d *demoEnv) route(name string) (*gatewayv1.GRPCRoute, string, error) {
 		}
 	}
 	return nil, "", fmt.Errorf("no GRPCRoute default/%s in the manifests", name)
+}
+
+// routeOrFail is route for a step that needs the route: when it is missing the step fails,
+// saying so, and the route is nil.
+func (d *demoEnv) routeOrFail(r *stepRecord, name string) (*gatewayv1.GRPCRoute, string) {
+	rt, src, err := d.route(name)
+	if err != nil {
+		r.fail("%v", err)
+	}
+	return rt, src
 }
 
 // excerpt marshals part of a loaded object back to YAML, captioned with its source.
@@ -194,6 +183,17 @@ func (d *demoEnv) grpcurlFor(t call.Target, method string, md []string, verbose 
 		ImportPath: d.protos, Proto: proto, Metadata: md, Verbose: verbose,
 		Args: []string{strings.TrimPrefix(method, "/")},
 	}.command()
+}
+
+// dialOrFail is call.Dial for a step: when it fails the step fails, saying so, and the
+// connection is nil.
+func dialOrFail(r *stepRecord, t call.Target) *grpc.ClientConn {
+	conn, err := call.Dial(t)
+	if err != nil {
+		r.fail("%v", err)
+		return nil
+	}
+	return conn
 }
 
 // unary makes one call with its own connection and a bounded wait.
@@ -268,6 +268,10 @@ func stepHostnames(ctx context.Context, d *demoEnv, r *stepRecord) string {
 		fooHost, svc, barHost, defaultBackend(bar))
 }
 
+var hostnameRouting = demoStep{title: "hostname routing", run: stepHostnames,
+	intro: "The Gateway picks a GRPCRoute by the host the client asks for: foo-route and bar-route " +
+		"answer on their own hostnames, and a host no route names reaches no backend."}
+
 // ruleMethod is the first method match of a route and its rule's backend Service.
 func ruleMethod(rt *gatewayv1.GRPCRoute) (method, service string) {
 	for _, rule := range rt.Spec.Rules {
@@ -291,9 +295,8 @@ func defaultBackend(rt *gatewayv1.GRPCRoute) string {
 }
 
 func stepMethods(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute foo-route", "spec.rules", foo.Spec.Rules)
@@ -310,6 +313,10 @@ func stepMethods(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("only %s reaches %s; GetProfile is refused by the gateway itself", method, svc)
 }
 
+var methodRouting = demoStep{title: "method routing", run: stepMethods,
+	intro: "Within foo-route, only the method its rule matches reaches foo-svc; any other method on " +
+		"that host matches no rule and the gateway itself answers Unimplemented."}
+
 // headerRule is a route's first rule with a header match.
 func headerRule(rt *gatewayv1.GRPCRoute) (name, value, service string) {
 	for _, rule := range rt.Spec.Rules {
@@ -323,9 +330,8 @@ func headerRule(rt *gatewayv1.GRPCRoute) (name, value, service string) {
 }
 
 func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	bar, src, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, src := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute bar-route", "spec.rules", bar.Spec.Rules)
@@ -345,11 +351,14 @@ func stepCanaryHeader(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("\"%s: %s\" reaches %s; no header or another value reaches %s", name, value, canary, stable)
 }
 
+var canaryHeader = demoStep{title: "the canary header", run: stepCanaryHeader,
+	intro: "bar-route sends a call whose header matches its first rule exactly to the canary; " +
+		"every other call falls through to the stable Service."}
+
 func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	const calls, tolerance = 400, 0.05
-	bar, src, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, src := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute bar-route", "spec.rules", bar.Spec.Rules)
@@ -369,9 +378,8 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	host := firstHost(bar)
 	r.command(d.grpcurlFor(d.gateway(host), call.SayHello, nil, true))
-	conn, err := call.Dial(d.gateway(host))
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, d.gateway(host))
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
@@ -401,6 +409,10 @@ func stepCanaryWeights(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	}
 	return "the weights set the shares: " + strings.Join(shares, ", ") + fmt.Sprintf(" of %d calls", calls)
 }
+
+var canaryWeight = demoStep{title: "canary by weight", variants: []string{weightedVariant}, run: stepCanaryWeights,
+	intro: "The weighted-canary variant replaces bar-route live: no header match, the backends " +
+		"share the calls by weight. The demo counts who answers."}
 
 func weightOf(ref gatewayv1.GRPCBackendRef) int32 {
 	if ref.Weight == nil {
@@ -454,9 +466,8 @@ func describeRPCs(ctx context.Context, conn *grpc.ClientConn, symbol string) ([]
 }
 
 func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	rule := reflectionRule(foo)
@@ -473,9 +484,8 @@ func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	desc.Args = []string{"describe", "com.example.User"}
 	r.command(list.command())
 	r.command(desc.command())
-	conn, err := call.Dial(t)
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, t)
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
@@ -487,6 +497,10 @@ func stepReflectionDev(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return "with the reflection rule routed, anyone reaching " + host + " can read the API's shape"
 }
 
+var reflectionInDevelopment = demoStep{title: "reflection in development", variants: []string{reflectionVariant}, run: stepReflectionDev,
+	intro: "The development variant of foo-route also routes the reflection service, so grpcurl " +
+		"lists and describes the API through the gateway without any .proto file."}
+
 func orError(s string, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
@@ -495,9 +509,8 @@ func orError(s string, err error) string {
 }
 
 func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
-	foo, src, err := d.route("foo-route")
-	if err != nil {
-		r.fail("%v", err)
+	foo, src := d.routeOrFail(r, "foo-route")
+	if foo == nil {
 		return ""
 	}
 	d.excerpt(r, src, "GRPCRoute foo-route", "spec.rules (no reflection rule)", foo.Spec.Rules)
@@ -518,17 +531,15 @@ func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	t := d.gateway(host)
 	r.command(grpcurlCall{Addr: t.Address, Host: host, CAFile: t.CAFile, Args: []string{"list"}}.command())
 	r.command(grpcurlCall{Addr: pods[0], Plaintext: true, Args: []string{"list"}}.command())
-	conn, err := call.Dial(t)
-	if err != nil {
-		r.fail("%v", err)
+	conn := dialOrFail(r, t)
+	if conn == nil {
 		return ""
 	}
 	defer conn.Close()
 	svcs, err := listServices(ctx, conn)
 	r.check(err != nil, "list through the gateway → %s", orError(strings.Join(svcs, ", "), err))
-	direct, err := call.Dial(call.Target{Address: pods[0], Plaintext: true})
-	if err != nil {
-		r.fail("%v", err)
+	direct := dialOrFail(r, call.Target{Address: pods[0], Plaintext: true})
+	if direct == nil {
 		return ""
 	}
 	defer direct.Close()
@@ -536,6 +547,10 @@ func stepReflectionProd(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	r.check(err == nil && slices.Contains(svcs, "com.example.User"), "list direct to the %s pod %s → %s", svc, pods[0], orError(strings.Join(svcs, ", "), err))
 	return "the gateway hides reflection, but the pod still serves it: the edge is the only wall"
 }
+
+var reflectionInProduction = demoStep{title: "reflection in production", run: stepReflectionProd,
+	intro: "The production foo-route has no reflection rule: the gateway refuses reflection, while " +
+		"the pod behind it still serves it. The leak is closed at the edge only."}
 
 // peerCertificate dials t with TLS and returns the verified leaf.
 func peerCertificate(ctx context.Context, t call.Target) (*x509.Certificate, error) {
@@ -594,6 +609,10 @@ func stepTLS(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("TLS ends at the listener, a certificate naming each SNI; %s is refused", unknown)
 }
 
+var tlsTermination = demoStep{title: "TLS termination", run: stepTLS,
+	intro: "The Gateway listener terminates TLS with the Secret it names: for each SNI the client " +
+		"gets a certificate, signed by the platform's CA, that names that host; any other host is refused."}
+
 // fortune returns the loaded Ingress the article names.
 func (d *demoEnv) fortune(r *stepRecord) *networkingv1.Ingress {
 	for _, ing := range manifests.Of[*networkingv1.Ingress](d.objs) {
@@ -625,6 +644,10 @@ func stepAuth(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return "the interceptor in the pod decides per method and user; its codes cross the edge unchanged"
 }
 
+var authInterceptor = demoStep{title: "the auth interceptor", run: stepAuth,
+	intro: "NetworkPolicy cannot see methods; the server's interceptor can. Missing, wrong and " +
+		"not-allowed credentials each get their own answer, unchanged through the edge."}
+
 func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	ing := d.fortune(r)
 	if ing == nil {
@@ -650,6 +673,10 @@ func stepIngress(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	return fmt.Sprintf("TLS ends at the Ingress, gRPC (h2c) goes on to %s, plaintext gets 308", backend)
 }
 
+var ingressNginx = demoStep{title: "ingress-nginx", run: stepIngress,
+	intro: "The article's fortune-ingress: TLS at the Ingress, backend-protocol GRPC to the " +
+		"greeter Service, and ssl-redirect on the plaintext port."}
+
 // redirect POSTs to url as host without following redirects.
 func redirect(ctx context.Context, url, host string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -671,9 +698,8 @@ func redirect(ctx context.Context, url, host string) (int, string, error) {
 
 func stepHTTP2(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	const shared, fresh = 300, 60
-	bar, _, err := d.route("bar-route")
-	if err != nil {
-		r.fail("%v", err)
+	bar, _ := d.routeOrFail(r, "bar-route")
+	if bar == nil {
 		return ""
 	}
 	svc := defaultBackend(bar)
@@ -702,6 +728,10 @@ func stepHTTP2(ctx context.Context, d *demoEnv, r *stepRecord) string {
 	r.check(ratio > 1.5, "ratio %.1f× (a new connection costs more than 1.5× a shared one)", ratio)
 	return fmt.Sprintf("reusing one HTTP/2 connection is %.1f× cheaper per call than a connection per call", ratio)
 }
+
+var http2OneConnection = demoStep{title: "HTTP/2: one connection", run: stepHTTP2,
+	intro: "gRPC multiplexes every call on one HTTP/2 connection. A new connection per call pays " +
+		"a TCP and TLS handshake each time; the demo measures both through the gateway."}
 
 // timeShared is the p50 of n SayHello calls on one connection, after a warm-up call.
 func timeShared(ctx context.Context, t call.Target, n int) (time.Duration, error) {

@@ -8,11 +8,8 @@ import (
 	"github.com/grpclab/grpclab/cluster"
 )
 
-func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	st, p, err := saved("status", args, stderr)
-	if err != nil {
-		return err
-	}
+// showStatus shows what runs and where the entry points are.
+func showStatus(ctx context.Context, st stateFlags, p cluster.Platform, stdout io.Writer) error {
 	ep, err := cluster.ReadEnv(st.dir)
 	if err != nil {
 		if r, ok := p.(cluster.Runner); ok {
