@@ -73,7 +73,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := &demoEnv{p: l.Platform(), name: l.Name(), ep: l.Endpoints(), dirs: dirs, applied: strings.Join(defaultVariants, " + "), out: newScreen(stdout)}
+	d := &demoEnv{lab: l, p: l.Platform(), name: l.Name(), ep: l.Endpoints(), objs: l.Objects(), out: newScreen(stdout)}
 	err = d.prepare(st.dir)
 	if err == nil {
 		err = d.walk(ctx, steps, first, last, *auto, doc)

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/grpclab/grpclab/cluster"
+	"github.com/grpclab/grpclab/cluster/platforms"
 	"github.com/grpclab/grpclab/manifests"
 	"github.com/grpclab/grpclab/netpol"
 	"github.com/grpclab/grpclab/scenarios/call"
@@ -71,38 +72,32 @@ var policyStopsAtL4 = demoStep{title: "NetworkPolicy stops at L4", variants: []s
 
 // demoEnv is what the steps share: the platform, its entry points and what is applied.
 type demoEnv struct {
+	lab     *platforms.Lab
 	p       cluster.Platform
 	name    string
 	ep      cluster.Endpoints
-	dirs    []string
 	out     *screen
 	protos  string // grpcurl -import-path
-	applied string // the variants applied now, joined
+	applied string // the variants applied now on top of defaultVariants, joined
 	objs    []manifests.Object
 	plane   cluster.PolicyPlane
 	// workloads are the plane's, for addresses.
 	workloads []netpol.Workload
 }
 
-// use applies defaultVariants plus extra (and the -f directories) unless they are applied.
+// use applies defaultVariants plus extra (and the -f directories) unless they are applied
+// already; what only the variants before defined is deleted (platforms.Lab.Use).
 func (d *demoEnv) use(ctx context.Context, extra []string) error {
-	variants := append(append([]string(nil), defaultVariants...), extra...)
-	objs, err := manifests.Load(variants, d.dirs...)
-	if err != nil {
-		return err
-	}
-	d.objs = objs
-	key := strings.Join(variants, " + ")
+	key := strings.Join(extra, " + ")
 	if key == d.applied {
 		return nil
 	}
-	// NetworkPolicies are the local data plane's business in the demo; the platform gets the
-	// rest (on a cluster its enforcer would act on them too).
-	err = timedStep(d.out, "apply "+key+extraDirs(d.dirs), func() error { return d.p.Apply(ctx, objs) })
-	if err == nil {
-		d.applied = key
+	objs, err := d.lab.Use(ctx, extra...)
+	if err != nil {
+		return err
 	}
-	return err
+	d.objs, d.applied = objs, key
+	return nil
 }
 
 // route returns a loaded GRPCRoute by name, in the default namespace.

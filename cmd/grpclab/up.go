@@ -163,13 +163,6 @@ func tearDown(ctx context.Context, l *platforms.Lab, dir string, cause error) er
 	return cause
 }
 
-func extraDirs(dirs []string) string {
-	if len(dirs) == 0 {
-		return ""
-	}
-	return " + " + strings.Join(dirs, " + ")
-}
-
 // removeState removes what up writes beside the platform's own state: the env file and the
 // .proto sources.
 func removeState(dir string) error {
