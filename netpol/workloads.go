@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/grpclab/grpclab/manifests"
+	"github.com/grpclab/grpclab/services"
 )
 
 // AddressAnnotation on a Deployment of the manifests makes it an isolation workload: the local
@@ -102,7 +103,7 @@ func Outside() []Workload {
 		return Workload{Name: name, External: true, IP: netip.MustParseAddr(ip), Ports: tcp("", port)}
 	}
 	return []Workload{
-		{Name: "edge-0", Namespace: "grpclab-edge", Labels: map[string]string{"app": "gateway"}, IP: netip.MustParseAddr("192.168.50.30"), Ports: tcp("grpc", 50051)},
+		{Name: "edge-0", Namespace: "grpclab-edge", Labels: map[string]string{"app": "gateway"}, IP: netip.MustParseAddr("192.168.50.30"), Ports: tcp("grpc", services.DefaultPort)},
 		ext("ext-5978", "10.0.0.10", 5978),
 		ext("ext-5979", "10.0.0.11", 5979),
 		ext("ext-other", "10.0.1.10", 5978),
