@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"text/tabwriter"
 
 	"github.com/grpclab/grpclab/cluster"
 )
@@ -36,13 +38,22 @@ func showStatus(ctx context.Context, st stateFlags, p cluster.Platform, stdout i
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%-12s %-20s %-8s %-22s %s\n", "NAMESPACE", "POD", "PID", "ADDRESS", "STATE")
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tPOD\tPID\tADDRESS\tSTATE")
 	for _, p := range pods {
 		state := "running"
 		if !p.Running {
 			state = "exited (see " + p.Log + ")"
 		}
-		fmt.Fprintf(stdout, "%-12s %-20s %-8d %-22s %s\n", p.Namespace, p.Name, p.PID, p.Address, state)
+		pid := "-" // a pod of a cluster is no process of this machine
+		if p.PID != 0 {
+			pid = strconv.Itoa(p.PID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Namespace, p.Name, pid, p.Address, state)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
 	return nil
 }
