@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -331,4 +332,19 @@ func TestInterruptCleansUp(t *testing.T) {
 		t.Errorf("up after Ctrl-C: %v", err)
 	}
 	assertNothingLeft(t, dir, r)
+}
+
+// TestCommandHelp: -h prints a command's flags and is no error, for every command.
+func TestCommandHelp(t *testing.T) {
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), []string{c.name, "-h"}, &stdout, &stderr); err != nil {
+				t.Fatalf("%s -h: %v", c.name, err)
+			}
+			if !strings.Contains(stderr.String(), "\n  -") { // flag.PrintDefaults' lines
+				t.Errorf("%s -h printed no flags:\n%s", c.name, stderr.String())
+			}
+		})
+	}
 }
